@@ -1,0 +1,46 @@
+# Every target sets up what it needs first, so each works on a fresh machine with Python 3.11.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: help setup lab test notebooks bench bench-quick clean
+
+help:
+	@echo "make lab        set up, then open the course in JupyterLab"
+	@echo "make test       set up, then run ruff, mypy and every test (notebooks included)"
+	@echo "make notebooks  re-execute every notebook in place so stored outputs are fresh"
+	@echo "make bench      run the benchmarks (BENCH_QUICK=1 for a short smoke run)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.course: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[course]'
+	touch $@
+
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(PIP) install -e '.[course,test]'
+	touch $@ $(VENV)/.course
+
+setup: $(VENV)/.test
+
+lab: $(VENV)/.course
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+
+test: $(VENV)/.test
+	$(BIN)/ruff check asynckit tests benchmarks data
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+notebooks: $(VENV)/.test
+	$(BIN)/python tests/notebooks.py execute
+
+bench: $(VENV)/.test
+	$(BIN)/python benchmarks/run.py
+
+bench-quick: $(VENV)/.test
+	BENCH_QUICK=1 $(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

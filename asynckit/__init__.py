@@ -1,0 +1,45 @@
+"""asynckit: see asynchronous Python.
+
+Instrumented coroutines record spans into a Timeline; timelines plot as one row per task;
+``compare`` measures the same work sequentially and concurrently against the ideal; a local
+JSON API serves every fetch example offline; ``run`` works inside Jupyter's running loop.
+
+Example::
+
+    import asynckit
+    c = await asynckit.compare(lambda: [asynckit.sleep(0.5) for _ in range(4)])
+    c   # both timelines, the speedup and the ideal
+"""
+
+from ._compare import Comparison, compare
+from ._errors import AsynckitError
+from ._http import FetchError, fetch, fetch_all, fetch_json
+from ._instrument import sleep, span, traced, work
+from ._jupyter import run
+from ._plot import plot_timeline
+from ._timeline import Span, Timeline
+from .server import LocalAPI, ServerError, serve, start_server
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsynckitError",
+    "Comparison",
+    "FetchError",
+    "LocalAPI",
+    "ServerError",
+    "Span",
+    "Timeline",
+    "compare",
+    "fetch",
+    "fetch_all",
+    "fetch_json",
+    "plot_timeline",
+    "run",
+    "serve",
+    "sleep",
+    "span",
+    "start_server",
+    "traced",
+    "work",
+]

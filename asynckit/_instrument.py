@@ -1,0 +1,326 @@
+"""Instrumented code: sleep, blocking work, and span/traced for instrumenting your own code."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import math
+import time
+from asyncio import _get_running_loop
+from collections.abc import Awaitable, Callable, Coroutine
+from threading import current_thread
+from time import perf_counter
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar, overload
+
+import sniffio
+from sniffio import thread_local as _sniffed
+
+from ._errors import AsynckitError
+from ._timeline import Timeline, _active, active_timeline, error_name, task_name
+
+__all__ = ["check_seconds", "current_library", "sleep", "span", "traced", "work"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def check_seconds(value: object, name: str = "seconds") -> float:
+    """Return ``value`` as a float if it is a usable duration, else raise a clear error."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+    if math.isnan(value) or value < 0:
+        raise ValueError(f"{name} must be zero or more seconds, got {value!r}")
+    return float(value)
+
+
+def current_library(what: str) -> str:
+    """The async library running this code, or an error saying that ``what`` needs one."""
+    try:
+        return sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        raise AsynckitError(
+            f"{what} must be awaited under asyncio, Trio or Curio (for example in a Jupyter "
+            "cell, or inside asyncio.run(...))"
+        ) from None
+
+
+def _library_sleep(library: str) -> Callable[[float], Awaitable[Any]]:
+    if library == "asyncio":
+        return asyncio.sleep
+    if library == "trio":
+        import trio
+
+        return trio.sleep
+    if library == "curio":
+        import curio
+
+        return curio.sleep  # type: ignore[no-any-return]
+    raise AsynckitError(f"asynckit supports asyncio, Trio and Curio, not {library}")
+
+
+async def _task_name_async(timeline: Timeline, library: str) -> str | None:
+    if library == "curio":
+        import curio
+
+        task = await curio.current_task()
+        return timeline._distinct(task, task.name) if task is not None else None
+    return task_name(timeline, library)
+
+
+async def sleep(seconds: float, label: str | None = None) -> None:
+    """Sleep like ``asyncio.sleep`` (or Trio's, or Curio's) and record it as a "sleep" span.
+
+    It stands for any wait on I/O: the task yields and others run meanwhile. It detects the
+    running library, so the same code works under asyncio, Trio and Curio. Outside a Timeline
+    it only sleeps. A cancelled sleep is recorded with ``error="cancelled"`` and the
+    cancellation propagates unchanged.
+
+    Example::
+
+        with asynckit.Timeline() as tl:
+            await asyncio.gather(*(asynckit.sleep(1, label=f"job {i}") for i in range(3)))
+        tl   # three bars side by side, about 1 s in all
+    """
+    # The asyncio path is kept lean: recording must cost far less than the sleep itself.
+    if type(seconds) not in _PLAIN_NUMBERS or not seconds >= 0:
+        seconds = check_seconds(seconds)
+    timeline = _active.get()
+    if _sniffed.name is None and _get_running_loop() is not None:
+        if timeline is None:
+            await asyncio.sleep(seconds)
+            return
+        task = asyncio.current_task()
+        name = task.get_name() if task is not None else None
+        start = perf_counter()
+        try:
+            await asyncio.sleep(seconds)
+        except BaseException as exc:
+            timeline._add(
+                label or _sleep_label(seconds),
+                "sleep",
+                start,
+                perf_counter(),
+                name,
+                error_name(exc),
+            )
+            raise
+        end = perf_counter()
+        if not timeline._closed:  # Timeline._add, inlined for the common case
+            timeline._raw.append(
+                (label or _sleep_label(seconds), "sleep", start, end, name, current_thread().name)
+            )
+        return
+    library = current_library("asynckit.sleep()")
+    library_sleep = _library_sleep(library)
+    if timeline is None:
+        await library_sleep(seconds)
+        return
+    name = await _task_name_async(timeline, library)
+    start = perf_counter()
+    try:
+        await library_sleep(seconds)
+    except BaseException as exc:
+        timeline._add(
+            label or _sleep_label(seconds), "sleep", start, perf_counter(), name, error_name(exc)
+        )
+        raise
+    timeline._add(label or _sleep_label(seconds), "sleep", start, perf_counter(), name)
+
+
+_PLAIN_NUMBERS = (float, int)
+_sleep_labels: dict[float, str] = {}
+
+
+def _sleep_label(seconds: float) -> str:
+    label = _sleep_labels.get(seconds)
+    if label is None:
+        label = f"sleep({seconds:g})"
+        if len(_sleep_labels) < 1024:
+            _sleep_labels[seconds] = label
+    return label
+
+
+def work(seconds: float, label: str | None = None, *, cpu: bool = False) -> None:
+    """Block the calling thread for ``seconds`` and record it as a "work" span.
+
+    This is what a blocking call does to an event loop: nothing else runs in that thread
+    meanwhile. With ``cpu=False`` it waits in ``time.sleep`` (like blocking I/O, which lets
+    other threads run); with ``cpu=True`` it computes, holding the GIL like any pure Python
+    computation: a fixed amount of arithmetic that takes about ``seconds`` on this machine when
+    it runs alone (measured once, at the first call), so that three threads doing it at once
+    take about three times as long. Run it in a worker thread with
+    ``await asyncio.to_thread(asynckit.work, 0.5)``; the span lands in the Timeline of the task
+    that started the thread.
+
+    Example::
+
+        with asynckit.Timeline() as tl:
+            asynckit.work(0.2)                                  # the loop is frozen
+            await asyncio.to_thread(asynckit.work, 0.2)         # the loop stays free
+    """
+    seconds = check_seconds(seconds)
+    timeline = active_timeline()
+    start = perf_counter()
+    try:
+        if cpu:
+            _compute(round(seconds * _steps_per_second()))
+        else:
+            time.sleep(seconds)
+    finally:
+        if timeline is not None:
+            end = perf_counter()
+            name = label if label is not None else f"work({seconds:g})"
+            timeline._add(name, "work", start, end, task_name(timeline))
+
+
+_calibration: list[float] = []
+
+
+def _compute(steps: int) -> int:
+    total = 0
+    for step in range(steps):
+        total += step * step % 7
+    return total
+
+
+def _steps_per_second() -> float:
+    """How many _compute steps this machine runs per second, measured once."""
+    if not _calibration:
+        best = math.inf
+        for _ in range(5):  # the fastest of a few runs, least disturbed by other load
+            started = perf_counter()
+            _compute(20_000)
+            best = min(best, perf_counter() - started)
+        _calibration.append(20_000 / best)
+    return _calibration[0]
+
+
+class span:
+    """Record any block of code as a span: ``with span(...)`` or ``async with span(...)``.
+
+    The span starts when the block is entered and ends when it is left. If the block raises,
+    the span records the exception's type name (``"cancelled"`` for a cancellation) and the
+    exception propagates unchanged. Set ``.detail`` inside the block to attach a short text.
+    Outside a Timeline it records nothing and costs almost nothing.
+
+    Example::
+
+        async with asynckit.span("parse posts", kind="work") as s:
+            posts = [json.loads(line) for line in lines]
+            s.detail = f"{len(posts)} posts"
+    """
+
+    __slots__ = ("_start", "_task", "_timeline", "detail", "kind", "label")
+
+    def __init__(self, label: str, kind: str = "span") -> None:
+        if not isinstance(label, str):
+            raise TypeError(f"span label must be a str, not {type(label).__name__}")
+        if not isinstance(kind, str) or not kind:
+            raise TypeError("span kind must be a non-empty str, such as 'span' or 'fetch'")
+        self.label = label
+        self.kind = kind
+        self.detail: str | None = None
+        self._timeline: Timeline | None = None
+        self._task: str | None = None
+        self._start = 0.0
+
+    def __enter__(self) -> span:
+        self._timeline = active_timeline()
+        if self._timeline is not None:
+            self._task = task_name(self._timeline)
+        self._start = perf_counter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        timeline, self._timeline = self._timeline, None
+        if timeline is not None:
+            error = error_name(exc) if exc is not None else None
+            timeline._add(
+                self.label, self.kind, self._start, perf_counter(), self._task, error, self.detail
+            )
+
+    async def __aenter__(self) -> span:
+        self._timeline = active_timeline()
+        if self._timeline is not None:
+            self._task = await _task_name_async(
+                self._timeline, current_library("async with asynckit.span()")
+            )
+        self._start = perf_counter()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+@overload
+def traced(func: Callable[P, T], /) -> Callable[P, T]: ...
+@overload
+def traced(
+    label: str | None = None, /, *, kind: str = "span"
+) -> Callable[[Callable[P, T]], Callable[P, T]]: ...
+def traced(
+    func_or_label: Callable[P, T] | str | None = None, /, *, kind: str = "span"
+) -> Callable[P, T] | Callable[[Callable[P, T]], Callable[P, T]]:
+    """Decorate a function so that every call of it is recorded as a span.
+
+    Use it bare (``@traced``, the label is the function's name) or with a label
+    (``@traced("download")``) and an optional ``kind``. It works on coroutine functions (the
+    span covers the awaited call) and on plain functions.
+
+    Example::
+
+        @asynckit.traced
+        async def download(n):
+            await asynckit.sleep(0.1)
+    """
+    if callable(func_or_label):
+        return _decorate(func_or_label, None, kind)
+    if func_or_label is not None and not isinstance(func_or_label, str):
+        raise TypeError(
+            f"traced takes a function or a label str, not {type(func_or_label).__name__}"
+        )
+    label = func_or_label
+
+    def decorator(func: Callable[P, T]) -> Callable[P, T]:
+        return _decorate(func, label, kind)
+
+    return decorator
+
+
+def _decorate(func: Callable[P, T], label: str | None, kind: str) -> Callable[P, T]:
+    if inspect.isasyncgenfunction(func) or inspect.isgeneratorfunction(func):
+        raise TypeError(
+            f"traced cannot record generator {func.__qualname__}: wrap the loop that consumes "
+            "it in asynckit.span(...) instead"
+        )
+    name = label if label is not None else func.__qualname__
+    span(name, kind)  # check the label and kind now, not at the first call
+
+    if inspect.iscoroutinefunction(func):
+        coroutine_function: Callable[P, Coroutine[Any, Any, Any]] = func
+
+        @functools.wraps(func)
+        async def traced_coroutine(*args: P.args, **kwargs: P.kwargs) -> Any:
+            async with span(name, kind):
+                return await coroutine_function(*args, **kwargs)
+
+        return traced_coroutine  # type: ignore[return-value]
+
+    @functools.wraps(func)
+    def traced_function(*args: P.args, **kwargs: P.kwargs) -> T:
+        with span(name, kind):
+            return func(*args, **kwargs)
+
+    return traced_function

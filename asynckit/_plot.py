@@ -1,0 +1,326 @@
+"""Plotting: timelines drawn as one row per task, a few collections per figure, fast at scale."""
+
+from __future__ import annotations
+
+import heapq
+import io
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._timeline import Span, Timeline
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from ._compare import Comparison
+
+__all__ = [
+    "KIND_COLOURS",
+    "comparison_png",
+    "figure_png",
+    "plot_comparison",
+    "plot_timeline",
+    "timeline_png",
+]
+
+#: Colour of each kind of span; other kinds take colours from the fallback list in turn.
+KIND_COLOURS: dict[str, str] = {
+    "sleep": "#4C72B0",
+    "fetch": "#55A868",
+    "work": "#DD8452",
+    "span": "#8172B3",
+    "task": "#C7CDD6",
+}
+_FALLBACK_COLOURS = ["#64B5CD", "#CCB974", "#937860", "#DA8BC3", "#8C8C8C"]
+_FAILED = "#C44E52"
+_CANCELLED = "#4D4D4D"
+#: Past this many rows in one timeline, spans are packed into lanes instead of one row per task.
+MAX_ROWS = 40
+BAR_HEIGHT = 0.7
+DPI = 100
+
+
+def plot_timeline(
+    *timelines: Timeline,
+    ax: Axes | None = None,
+    title: str | None = None,
+    rows: str = "auto",
+    ideal: float | None = None,
+) -> Axes:
+    """Draw timelines: one row per task, one colour per kind of span, time in seconds.
+
+    Several timelines are stacked one above the other on the same time axis, each under its
+    name. Failed spans are outlined in red and cross-hatched, cancelled ones hatched in grey.
+    ``rows`` chooses what a row is: ``"task"``, ``"label"``, ``"kind"``, ``"lanes"`` (spans
+    packed into as few rows as never overlap) or ``"auto"`` (tasks, or lanes past 40 tasks).
+    ``ideal`` draws a dashed line at that many seconds, for the time perfect overlap would
+    take. Spans are drawn as a few collections, so 10,000 spans draw in a fraction of a second.
+
+    Example::
+
+        ax = asynckit.plot_timeline(tl_asyncio, tl_trio, title="same work, two libraries")
+        ax.figure.savefig("timelines.png")
+    """
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
+
+    if not timelines:
+        raise TypeError("plot_timeline needs at least one Timeline")
+    for timeline in timelines:
+        if not isinstance(timeline, Timeline):
+            raise TypeError(f"plot_timeline draws Timelines, not {type(timeline).__name__}")
+    if rows not in ("auto", "task", "label", "kind", "lanes"):
+        raise ValueError(f"rows must be 'auto', 'task', 'label', 'kind' or 'lanes', not {rows!r}")
+
+    import numpy as np
+
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=figure_size(*timelines), dpi=DPI, layout="constrained")
+
+    row_names: list[str] = []
+    group_tops: list[tuple[float, str]] = []
+    placed: list[tuple[Span, int]] = []
+    for index, timeline in enumerate(timelines):
+        first_row = len(row_names)
+        names, rows_of = _assign_rows(timeline.spans, rows)
+        if len(timelines) > 1:
+            group_tops.append((first_row, timeline.name or f"timeline {index + 1}"))
+        row_names.extend(names)
+        placed.extend((s, first_row + r) for s, r in rows_of)
+
+    kinds = sorted({s.kind for s, _ in placed}, key=_kind_order)
+    colours = _colours(kinds)
+    for kind in kinds:
+        chosen = [(s, r) for s, r in placed if s.kind == kind]
+        ax.add_collection(
+            PolyCollection(
+                _boxes(np, chosen),
+                facecolors=colours[kind],
+                edgecolors=_darker(colours[kind]),
+                linewidths=0.6,  # parts back-to-back spans; a span too short still shows
+                label=kind,
+            )
+        )
+    for state, colour, hatch in (("failed", _FAILED, "xxx"), ("cancelled", _CANCELLED, "///")):
+        chosen = [(s, r) for s, r in placed if _state(s) == state]
+        if chosen:
+            ax.add_collection(
+                PolyCollection(
+                    _boxes(np, chosen),
+                    facecolors="none",
+                    edgecolors=colour,
+                    hatch=hatch,
+                    linewidths=1.2,
+                )
+            )
+
+    end = max((s.end for s, _ in placed), default=1.0)
+    if ideal is not None:
+        ax.axvline(ideal, color="black", linestyle="--", linewidth=1)
+        end = max(end, ideal)
+    ax.set_xlim(0, end * 1.02 if end > 0 else 1.0)
+    ax.set_ylim(len(row_names) - 0.5 if row_names else 0.5, -0.5)
+    ax.set_xlabel("time (s)")
+    if len(row_names) <= MAX_ROWS:
+        ax.set_yticks(range(len(row_names)), row_names)
+    else:
+        ax.set_yticks([])
+        ax.set_ylabel(f"{len(row_names)} rows")
+    for top, name in group_tops:
+        if top:
+            ax.axhline(top - 0.5, color="#999999", linewidth=0.8)
+        ax.annotate(
+            name,
+            xy=(1.0, top - 0.5),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, -2),
+            textcoords="offset points",
+            ha="right",
+            va="top",
+            fontsize=9,
+            fontweight="bold",
+        )
+    ax.grid(axis="x", alpha=0.3)
+    handles: list[Artist] = [Patch(facecolor=colours[k], label=k) for k in kinds]
+    states = {_state(s) for s, _ in placed}
+    if "failed" in states:
+        handles.append(Patch(facecolor="white", edgecolor=_FAILED, hatch="xxx", label="failed"))
+    if "cancelled" in states:
+        handles.append(
+            Patch(facecolor="white", edgecolor=_CANCELLED, hatch="///", label="cancelled")
+        )
+    if ideal is not None:
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], color="black", linestyle="--", label=f"ideal {ideal:.2f} s"))
+    if handles:
+        ax.legend(
+            handles=handles,
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            ncols=len(handles),
+            fontsize=8,
+            frameon=False,
+            handlelength=1.2,
+            borderaxespad=0.2,
+        )
+    if title is None and len(timelines) == 1:
+        title = timelines[0].name
+    if title:
+        ax.set_title(title, loc="left", fontsize=10)
+    return ax
+
+
+def figure_size(*timelines: Timeline) -> tuple[float, float]:
+    """A figure size that gives each row of the timelines a readable height."""
+    total = 0
+    for timeline in timelines:
+        names, _ = _assign_rows(timeline.spans, "auto")
+        total += len(names)
+    return (9.0, min(1.4 + 0.28 * max(total, 1), 7.0))
+
+
+def timeline_png(*timelines: Timeline) -> bytes:
+    """The timelines drawn as a PNG (what Jupyter shows for a Timeline)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figure_size(*timelines), dpi=DPI, layout="constrained")
+    plot_timeline(*timelines, ax=fig.add_subplot())
+    return figure_png(fig)
+
+
+def figure_png(fig: Figure) -> bytes:
+    """Render a figure to PNG bytes at the course's resolution."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def _assign_rows(spans: Sequence[Span], rows: str) -> tuple[list[str], list[tuple[Span, int]]]:
+    if rows == "lanes" or (rows == "auto" and len({s.lane for s in spans}) > MAX_ROWS):
+        return _pack_lanes(spans)
+    key = {"auto": _lane, "task": _lane, "label": _label, "kind": _kind}[rows]
+    index: dict[str, int] = {}
+    placed = [(s, index.setdefault(key(s), len(index))) for s in spans]
+    return list(index), placed
+
+
+def _pack_lanes(spans: Sequence[Span]) -> tuple[list[str], list[tuple[Span, int]]]:
+    """Put each span in the first lane that is free at its start (spans come in start order)."""
+    free: list[tuple[float, int]] = []  # (end of the lane's last span, lane)
+    lanes = 0
+    placed = []
+    for s in spans:
+        if free and free[0][0] <= s.start:
+            _, lane = heapq.heappop(free)
+        else:
+            lane, lanes = lanes, lanes + 1
+        heapq.heappush(free, (s.end, lane))
+        placed.append((s, lane))
+    return [f"lane {i}" for i in range(lanes)], placed
+
+
+def _lane(span: Span) -> str:
+    return span.lane
+
+
+def _label(span: Span) -> str:
+    return span.label
+
+
+def _kind(span: Span) -> str:
+    return span.kind
+
+
+def _state(span: Span) -> str | None:
+    if span.error is None:
+        return None
+    return "cancelled" if span.error == "cancelled" else "failed"
+
+
+def _kind_order(kind: str) -> tuple[int, str]:
+    known = list(KIND_COLOURS)
+    return (known.index(kind) if kind in known else len(known), kind)
+
+
+def _colours(kinds: Sequence[str]) -> dict[str, str]:
+    extra = iter(_FALLBACK_COLOURS * (1 + len(kinds) // len(_FALLBACK_COLOURS)))
+    return {k: KIND_COLOURS[k] if k in KIND_COLOURS else next(extra) for k in kinds}
+
+
+def _darker(colour: str) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    red, green, blue = to_rgb(colour)
+    return (red * 0.6, green * 0.6, blue * 0.6)
+
+
+def _boxes(np: Any, placed: Sequence[tuple[Span, int]]) -> Any:
+    """Rectangles (N, 4, 2) for spans at their rows, built with numpy in one go."""
+    data = np.array([(s.start, s.end, r) for s, r in placed], dtype=float).reshape(-1, 3)
+    x0, x1, y = data[:, 0], data[:, 1], data[:, 2]
+    low, high = y - BAR_HEIGHT / 2, y + BAR_HEIGHT / 2
+    return np.stack(
+        [np.column_stack(p) for p in ((x0, low), (x1, low), (x1, high), (x0, high))], axis=1
+    )
+
+
+def plot_comparison(comparison: Comparison, fig: Figure | None = None) -> Figure:
+    """Draw a Comparison: both timelines on one time axis, and a bar chart of the two totals
+    beside the ideal (the longest single item). Returns the Figure."""
+    if fig is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=_comparison_size(comparison), dpi=DPI, layout="constrained")
+    grid = fig.add_gridspec(2, 2, width_ratios=(3.2, 1), height_ratios=_heights(comparison))
+    top = fig.add_subplot(grid[0, 0])
+    bottom = fig.add_subplot(grid[1, 0], sharex=top)
+    bars = fig.add_subplot(grid[:, 1])
+    plot_timeline(comparison.sequential, ax=top, title="sequential")
+    plot_timeline(
+        comparison.concurrent, ax=bottom, title="concurrent", ideal=comparison.longest_item_s
+    )
+    end = max(comparison.sequential_s, comparison.concurrent_s) * 1.02
+    top.set_xlim(0, end)
+    top.set_xlabel("")
+
+    names = ["sequential", "concurrent", "ideal"]
+    values = [comparison.sequential_s, comparison.concurrent_s, comparison.longest_item_s]
+    drawn = bars.bar(names, values, color=["#4C72B0", "#55A868", "white"], edgecolor="black")
+    drawn[2].set_linestyle("--")
+    bars.bar_label(drawn, labels=[f"{v:.2f} s" for v in values], fontsize=8)
+    bars.set_ylabel("wall time (s)")
+    bars.tick_params(axis="x", labelsize=8)
+    bars.set_title(
+        f"speedup {comparison.speedup:.1f}x\nideal {comparison.ideal_speedup:.1f}x",
+        loc="left",
+        fontsize=10,
+    )
+    bars.margins(y=0.15)
+    if comparison.label:
+        fig.suptitle(comparison.label)
+    return fig
+
+
+def comparison_png(comparison: Comparison) -> bytes:
+    """A Comparison drawn as a PNG (what Jupyter shows for it)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=_comparison_size(comparison), dpi=DPI, layout="constrained")
+    return figure_png(plot_comparison(comparison, fig))
+
+
+def _comparison_size(comparison: Comparison) -> tuple[float, float]:
+    rows = sum(_heights(comparison))
+    return (10.0, min(2.2 + 0.3 * rows, 7.5))
+
+
+def _heights(comparison: Comparison) -> tuple[int, int]:
+    def rows(timeline: Timeline) -> int:
+        return max(len(_assign_rows(timeline.spans, "auto")[0]), 1) + 2
+
+    return rows(comparison.sequential), rows(comparison.concurrent)

@@ -1,0 +1,240 @@
+"""Recording timelines: the active Timeline, the spans it collects, and how they are read back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from contextvars import ContextVar, Token
+from dataclasses import asdict, dataclass
+from threading import current_thread
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+import sniffio
+
+from ._errors import AsynckitError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["Span", "Timeline", "active_timeline", "error_name", "task_name"]
+
+# A raw span as the hot path stores it: (label, kind, start, end, task, thread), with start and
+# end as perf_counter() readings, and error and detail appended only when either is set, so the
+# common span stays small. Span objects are built only when the spans are read.
+_RawSpan = tuple[Any, ...]
+
+_active: ContextVar[Timeline | None] = ContextVar("asynckit_timeline", default=None)
+
+
+def active_timeline() -> Timeline | None:
+    """The innermost Timeline recording in this context, or None."""
+    return _active.get()
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One recorded stretch of time: what ran, where, and how it ended.
+
+    ``start`` and ``end`` are seconds from the start of the Timeline that recorded the span.
+    ``task`` names the task that ran it (None in a worker thread, or in synchronous code under
+    Curio), ``thread`` the thread. ``error`` is None for a span that finished normally, the
+    exception's type name for one that raised, and ``"cancelled"`` for one that was cancelled.
+    ``detail`` is a short text such as an HTTP status.
+
+    Example::
+
+        with asynckit.Timeline() as tl:
+            await asynckit.sleep(0.1, label="nap")
+        tl.spans[0].label, round(tl.spans[0].duration, 1)   # ('nap', 0.1)
+    """
+
+    label: str
+    kind: str
+    start: float
+    end: float
+    task: str | None
+    thread: str
+    error: str | None = None
+    detail: str | None = None
+
+    @property
+    def duration(self) -> float:
+        """Seconds from start to end."""
+        return self.end - self.start
+
+    @property
+    def lane(self) -> str:
+        """The row a plot draws this span in: its task, or its thread when no task ran it."""
+        return self.task if self.task is not None else f"thread {self.thread}"
+
+
+class Timeline:
+    """Records the spans of instrumented code run inside ``with Timeline() as tl:``.
+
+    The timeline is active for the current task and for every task started inside the block
+    (they inherit it through context variables), under asyncio, Trio and Curio, and in worker
+    threads started with ``asyncio.to_thread``. Timelines nest: the innermost one records.
+    Outside any timeline, instrumented code runs normally and records nothing. A timeline
+    records once: spans that finish after the block has ended are not added.
+
+    Under Curio, whose tasks share one context unless the kernel runs with
+    ``taskcls=curio.task.ContextTask``, a timeline is seen by every task of the kernel.
+
+    Example::
+
+        with asynckit.Timeline() as tl:
+            await asyncio.gather(asynckit.sleep(0.2), asynckit.sleep(0.3))
+        tl            # in Jupyter: the plot; tl.duration is about 0.3
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Timeline name must be a str or None, not {type(name).__name__}")
+        self.name = name
+        self._raw: list[_RawSpan] = []
+        self._origin: float | None = None
+        self._closed = False
+        self._token: Token[Timeline | None] | None = None
+        self._cache: list[Span] | None = None
+        self._task_names: dict[int, str] = {}
+        self._name_counts: dict[str, int] = {}
+
+    # -- recording -------------------------------------------------------------------------
+
+    def __enter__(self) -> Timeline:
+        if self._origin is not None:
+            raise AsynckitError(
+                "this Timeline has already recorded; make a new Timeline() for each recording"
+            )
+        self._origin = perf_counter()
+        self._token = _active.set(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._closed = True
+        token, self._token = self._token, None
+        if token is None:
+            return
+        # Left in another context than the one it was entered in (a task that outlived its
+        # block), reset() refuses: that context still sees this timeline, now closed.
+        with contextlib.suppress(ValueError):
+            _active.reset(token)
+
+    def _add(
+        self,
+        label: str,
+        kind: str,
+        start: float,
+        end: float,
+        task: str | None,
+        error: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Add a span measured with ``time.perf_counter()`` readings (used by instrumentation)."""
+        if not self._closed:
+            thread = current_thread().name
+            if error is None and detail is None:
+                self._raw.append((label, kind, start, end, task, thread))
+            else:
+                self._raw.append((label, kind, start, end, task, thread, error, detail))
+
+    def _distinct(self, task: object, name: str) -> str:
+        """A name for ``task`` that no other task of this timeline shows (Trio and Curio name
+        tasks after their function, so siblings would otherwise share one row)."""
+        shown = self._task_names.get(id(task))
+        if shown is None:
+            count = self._name_counts[name] = self._name_counts.get(name, 0) + 1
+            shown = name if count == 1 else f"{name} #{count}"
+            self._task_names[id(task)] = shown
+        return shown
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def spans(self) -> list[Span]:
+        """The recorded spans in start order, with times in seconds from the timeline's start."""
+        raw = self._raw
+        if self._cache is None or len(self._cache) != len(raw):
+            origin = self._origin if self._origin is not None else 0.0
+            self._cache = sorted(
+                (
+                    Span(label, kind, start - origin, end - origin, *rest)
+                    for label, kind, start, end, *rest in list(raw)
+                ),
+                key=_start_of,
+            )
+        return list(self._cache)
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first span's start to the last span's end (0.0 with no spans)."""
+        spans = self.spans
+        if not spans:
+            return 0.0
+        return max(s.end for s in spans) - spans[0].start
+
+    def records(self) -> list[dict[str, Any]]:
+        """The spans as plain dicts (with a ``duration`` key), ready for ``pandas.DataFrame``."""
+        return [{**asdict(s), "duration": s.duration} for s in self.spans]
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def plot(self, ax: Axes | None = None, title: str | None = None) -> Axes:
+        """Draw this timeline with :func:`asynckit.plot_timeline` and return the Axes."""
+        from ._plot import plot_timeline
+
+        return plot_timeline(self, ax=ax, title=title)
+
+    def _repr_png_(self) -> bytes:
+        from ._plot import timeline_png
+
+        return timeline_png(self)
+
+    def __repr__(self) -> str:
+        name = f" {self.name!r}" if self.name else ""
+        state = "recording" if self._origin is not None and not self._closed else "done"
+        if self._origin is None:
+            state = "not started"
+        return f"<Timeline{name}: {len(self)} spans over {self.duration:.3f} s, {state}>"
+
+
+def _start_of(span: Span) -> float:
+    return span.start
+
+
+def task_name(timeline: Timeline, library: str | None = None) -> str | None:
+    """The name under which ``timeline`` shows the task running this code, or None outside a
+    task (and in synchronous code under Curio, which offers no way to ask)."""
+    if library is None:
+        try:
+            library = sniffio.current_async_library()
+        except sniffio.AsyncLibraryNotFoundError:
+            return None
+    if library == "asyncio":
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            return None
+        return task.get_name() if task is not None else None
+    if library == "trio":
+        import trio
+
+        trio_task = trio.lowlevel.current_task()
+        return timeline._distinct(trio_task, trio_task.name)
+    return None
+
+
+def error_name(exc: BaseException) -> str:
+    """How a span records the exception that ended it: ``"cancelled"`` or its type name."""
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled"
+    trio = sys.modules.get("trio")
+    if trio is not None and isinstance(exc, trio.Cancelled):
+        return "cancelled"
+    curio_errors = sys.modules.get("curio.errors")
+    if curio_errors is not None and isinstance(exc, curio_errors.CancelledError):
+        return "cancelled"
+    return type(exc).__name__

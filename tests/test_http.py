@@ -1,0 +1,207 @@
+"""fetch, fetch_json and fetch_all against the local API, over real sockets, with real aiohttp."""
+
+import asyncio
+import contextlib
+import io
+import socket
+import time
+
+import aiohttp
+import pytest
+
+import asynckit
+
+
+@pytest.fixture(scope="module")
+def api():
+    with asynckit.start_server() as server:
+        yield server
+
+
+@pytest.fixture
+def slow_api():
+    with asynckit.start_server(latency=0.1) as server:
+        yield server
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def with_session(fn):
+    async with aiohttp.ClientSession() as session:
+        return await fn(session)
+
+
+def test_the_articles_code_with_only_the_url_changed(api, capsys):
+    import aiohttp  # noqa: F811 - as the article writes it
+
+    async def fetch_data(url):
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url) as response:
+                return await response.json()
+
+    async def main():
+        data = await fetch_data(f"{api.url}/posts/1")
+        print(data)
+
+    asyncio.run(main())
+    printed = capsys.readouterr().out
+    post = eval(printed)  # the article prints the dict
+    assert set(post) == {"userId", "id", "title", "body"}
+    assert post["id"] == 1 and post["userId"] == 1
+
+
+def test_fetch_json_records_a_fetch_span_with_the_status(api):
+    async def main(session):
+        with asynckit.Timeline() as tl:
+            post = await asynckit.fetch_json(session, f"{api.url}/posts/3")
+            text = await asynckit.fetch(session, f"{api.url}/users/2", label="user two")
+        return tl, post, text
+
+    tl, post, text = asyncio.run(with_session(main))
+    assert post["id"] == 3
+    assert '"id": 2' in text or '"id":2' in text
+    assert [(s.label, s.kind, s.detail, s.error) for s in tl.spans] == [
+        ("/posts/3", "fetch", "200", None),
+        ("user two", "fetch", "200", None),
+    ]
+
+
+def test_http_errors_raise_fetch_error_with_url_status_and_the_servers_message(api):
+    url = f"{api.url}/posts/9999"
+
+    async def main(session):
+        with asynckit.Timeline() as tl:
+            with pytest.raises(asynckit.FetchError) as info:
+                await asynckit.fetch_json(session, url)
+        return tl, info.value
+
+    tl, error = asyncio.run(with_session(main))
+    assert error.status == 404 and error.url == url
+    assert "404" in str(error) and url in str(error)
+    (s,) = tl.spans
+    assert s.error == "FetchError" and s.detail == "404"
+
+
+def test_a_refused_connection_says_how_to_start_the_local_api():
+    url = f"http://127.0.0.1:{free_port()}/posts/1"
+
+    async def main(session):
+        with pytest.raises(asynckit.FetchError) as info:
+            await asynckit.fetch_json(session, url)
+        return info.value
+
+    error = asyncio.run(with_session(main))
+    assert error.status is None
+    assert "no server is listening" in str(error) and "asynckit.start_server()" in str(error)
+
+
+def test_a_body_that_is_not_json_is_a_fetch_error(api):
+    async def main(session):
+        with pytest.raises(asynckit.FetchError, match="did not answer JSON"):
+            await asynckit.fetch_json(session, f"{api.url}/stream/posts?n=2&interval=0")
+
+    asyncio.run(with_session(main))
+
+
+def test_a_per_request_timeout_is_a_fetch_error_and_the_span_records_it(api):
+    async def main(session):
+        with asynckit.Timeline() as tl:
+            with pytest.raises(asynckit.FetchError, match="timed out: no answer within 0.05 s"):
+                await asynckit.fetch_json(session, f"{api.url}/posts/1?delay=2", timeout=0.05)
+        return tl
+
+    (s,) = asyncio.run(with_session(main)).spans
+    assert s.error == "FetchError" and s.duration < 1.5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"session": "nope"}, TypeError, "aiohttp.ClientSession"),
+        ({"url": 5}, TypeError, "url must be a str"),
+        ({"timeout": -1}, ValueError, "timeout"),
+    ],
+)
+def test_bad_arguments_are_named(api, kwargs, error, message):
+    async def main(session):
+        args = {"session": session, "url": f"{api.url}/posts/1", **kwargs}
+        await asynckit.fetch_json(args.pop("session"), args.pop("url"), **args)
+
+    with pytest.raises(error, match=message):
+        asyncio.run(with_session(main))
+
+
+def test_fetch_all_keeps_order_and_respects_the_limit():
+    with asynckit.start_server() as api:  # its own, so no earlier request is still in flight
+        urls = [f"{api.url}/posts/{i}?delay=0.02" for i in range(40, 0, -1)]
+        posts = asyncio.run(asynckit.fetch_all(urls, limit=5))
+        assert [p["id"] for p in posts] == list(range(40, 0, -1))
+        assert api.stats()["peak_in_flight"] == 5
+
+
+def test_fetch_all_with_return_exceptions_puts_errors_in_place(api):
+    urls = [f"{api.url}/posts/1", f"{api.url}/posts/2?fail=503", f"{api.url}/posts/3"]
+    results = asyncio.run(asynckit.fetch_all(urls, return_exceptions=True))
+    assert results[0]["id"] == 1 and results[2]["id"] == 3
+    assert isinstance(results[1], asynckit.FetchError) and results[1].status == 503
+
+
+def test_fetch_all_without_return_exceptions_raises_the_first_failure(api):
+    urls = [f"{api.url}/posts/1?fail=500"] + [f"{api.url}/posts/2?delay=5"] * 3
+    started = time.perf_counter()
+    with pytest.raises(asynckit.FetchError) as info:
+        asyncio.run(asynckit.fetch_all(urls))
+    assert info.value.status == 500
+    assert time.perf_counter() - started < 4  # the slow requests were cancelled, not awaited
+
+
+def test_fetch_all_uses_a_given_session_and_leaves_it_open(api):
+    async def main(session):
+        await asynckit.fetch_all([f"{api.url}/todos/1"], session=session)
+        return session.closed
+
+    assert asyncio.run(with_session(main)) is False
+
+
+def test_fetch_all_shows_a_progress_bar(api, monkeypatch):
+    from tqdm import auto
+
+    stream = io.StringIO()
+    real = auto.tqdm
+    monkeypatch.setattr(auto, "tqdm", lambda **kw: real(file=stream, **kw))
+    asyncio.run(asynckit.fetch_all([f"{api.url}/posts/{i}" for i in range(1, 11)], progress=True))
+    assert "10/10" in stream.getvalue()
+
+
+@pytest.mark.parametrize(("urls", "limit"), [("http://x", 1), ([], 0), ([], 1.5)])
+def test_fetch_all_checks_its_arguments(urls, limit):
+    with pytest.raises((TypeError, ValueError)):
+        asyncio.run(asynckit.fetch_all(urls, limit=limit))
+
+
+def test_a_hundred_concurrent_fetches_overlap(slow_api):
+    urls = [f"{slow_api.url}/posts/{i}" for i in range(1, 101)]
+
+    async def main():
+        with asynckit.Timeline() as tl:
+            started = time.perf_counter()
+            await asynckit.fetch_all(urls, limit=100)
+            return time.perf_counter() - started, tl
+
+    elapsed, tl = asyncio.run(main())
+    assert len(tl.spans) == 100 and all(s.detail == "200" for s in tl.spans)
+    assert elapsed < 1.0  # sequentially this takes over 10 s
+
+
+def test_no_session_or_socket_is_left_open(api):
+    # ResourceWarning is an error in this suite; collecting garbage here would surface one.
+    import gc
+
+    asyncio.run(asynckit.fetch_all([f"{api.url}/posts/1"] * 5))
+    with contextlib.suppress(Exception):
+        asyncio.run(asynckit.fetch_all([f"{api.url}/posts/x"]))
+    gc.collect()

@@ -1,0 +1,70 @@
+"""The public API is exactly what asynckit/__init__.py lists: nothing leaks, nothing is missing."""
+
+import inspect
+import subprocess
+import sys
+
+import asynckit
+
+EXPECTED = {
+    "AsynckitError",
+    "Comparison",
+    "FetchError",
+    "LocalAPI",
+    "ServerError",
+    "Span",
+    "Timeline",
+    "compare",
+    "fetch",
+    "fetch_all",
+    "fetch_json",
+    "plot_timeline",
+    "run",
+    "serve",
+    "sleep",
+    "span",
+    "start_server",
+    "traced",
+    "work",
+}
+
+
+def test_all_is_pinned():
+    assert set(asynckit.__all__) == EXPECTED
+    assert len(asynckit.__all__) == len(EXPECTED)
+
+
+def test_every_public_name_exists_and_is_documented_with_an_example():
+    for name in asynckit.__all__:
+        obj = getattr(asynckit, name)
+        doc = inspect.getdoc(obj)
+        assert doc, f"{name} has no docstring"
+        assert "Example::" in doc, f"{name}'s docstring has no example"
+
+
+def test_no_private_module_leaks_as_a_public_attribute():
+    public = {n for n in dir(asynckit) if not n.startswith("_")}
+    assert public - EXPECTED <= {"server"}, public - EXPECTED
+
+
+def test_errors_share_one_base_class():
+    assert issubclass(asynckit.FetchError, asynckit.AsynckitError)
+    assert issubclass(asynckit.ServerError, asynckit.AsynckitError)
+
+
+def test_version_is_a_string():
+    assert isinstance(asynckit.__version__, str) and asynckit.__version__.count(".") == 2
+
+
+def test_import_has_no_side_effects():
+    code = (
+        "import asyncio, sys, threading\n"
+        "task_class, future_class = asyncio.Task, asyncio.Future\n"
+        "import asynckit\n"
+        "assert asyncio.Task is task_class and asyncio.Future is future_class, 'asyncio patched'\n"
+        "assert 'nest_asyncio' not in sys.modules\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'\n"
+        "assert threading.active_count() == 1, 'a thread was started'\n"
+        "assert asynckit._data._cache == {}, 'data read at import'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
