@@ -10,7 +10,8 @@ help:
 	@echo "make lab        set up, then open the course in JupyterLab"
 	@echo "make test       set up, then run ruff, mypy and every test (notebooks included)"
 	@echo "make notebooks  re-execute every notebook in place so stored outputs are fresh"
-	@echo "make bench      run the benchmarks (BENCH_QUICK=1 for a short smoke run)"
+	@echo "make bench      run every benchmark and write benchmarks/RESULTS.md"
+	@echo "make bench-quick  a short smoke run of the benchmarks (what CI runs)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,7 @@ lab: $(VENV)/.course
 
 test: $(VENV)/.test
 	$(BIN)/ruff check asynckit tests benchmarks data
+	$(BIN)/ruff format --check asynckit tests benchmarks data
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
@@ -40,7 +42,7 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/run.py
 
 bench-quick: $(VENV)/.test
-	BENCH_QUICK=1 $(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --quick
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,9 +1,10 @@
 """The local JSON API as an aiohttp application: routes, filters, pages, latency, faults, stats.
 
-Everything a request can be answered with is serialised once, when the API is built: each
-item, each unfiltered collection and the index. A request then only looks things up and joins
-bytes. Settings and statistics live on one ``API`` object and are touched only from the event
-loop that serves it (server.py hops threads for callers elsewhere).
+Each item, each unfiltered collection and the index are serialised once, when the first API is
+built; a filtered or paged collection is joined from serialised items the first time it is
+asked for and kept. A request then mostly looks things up. Settings and statistics live on one
+``API`` object and are touched only from the event loop that serves it (server.py hops threads
+for callers elsewhere).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 import random
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from time import monotonic
 from typing import Any, Final, TypedDict
 
@@ -287,9 +288,6 @@ class API:
         if "rate_limit" in changes:
             self._refill()
         return self.settings
-
-    def settings_dict(self) -> dict[str, Any]:
-        return asdict(self.settings)
 
     def stats(self) -> Stats:
         return {

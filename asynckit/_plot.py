@@ -36,6 +36,7 @@ KIND_COLOURS: dict[str, str] = {
 _FALLBACK_COLOURS = ["#64B5CD", "#CCB974", "#937860", "#DA8BC3", "#8C8C8C"]
 _FAILED = "#C44E52"
 _CANCELLED = "#4D4D4D"
+_LAG = "#C44E52"
 #: Past this many rows in one timeline, spans are packed into lanes instead of one row per task.
 MAX_ROWS = 40
 BAR_HEIGHT = 0.7
@@ -64,6 +65,7 @@ def plot_timeline(
         ax.figure.savefig("timelines.png")
     """
     from matplotlib.collections import PolyCollection
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     if not timelines:
@@ -81,28 +83,37 @@ def plot_timeline(
 
         _, ax = plt.subplots(figsize=figure_size(*timelines), dpi=DPI, layout="constrained")
 
+    # Rows top to bottom: per timeline, a header row with its name (when there are several),
+    # its span rows, and a row for the loop-lag trace (when it measured lag).
     row_names: list[str] = []
-    group_tops: list[tuple[float, str]] = []
+    headers: list[tuple[int, str]] = []
+    lag_rows: list[tuple[int, Timeline]] = []
     placed: list[tuple[Span, int]] = []
     for index, timeline in enumerate(timelines):
-        first_row = len(row_names)
-        names, rows_of = _assign_rows(timeline.spans, rows)
         if len(timelines) > 1:
-            group_tops.append((first_row, timeline.name or f"timeline {index + 1}"))
+            headers.append((len(row_names), timeline.name or f"timeline {index + 1}"))
+            row_names.append("")
+        names, rows_of = _assign_rows(timeline.spans, rows)
+        first_row = len(row_names)
         row_names.extend(names)
         placed.extend((s, first_row + r) for s, r in rows_of)
+        if timeline.lag:
+            lag_rows.append((len(row_names), timeline))
+            row_names.append(f"loop lag\n(max {timeline.max_lag * 1000:.0f} ms)")
 
     kinds = sorted({s.kind for s, _ in placed}, key=_kind_order)
     colours = _colours(kinds)
     for kind in kinds:
         chosen = [(s, r) for s, r in placed if s.kind == kind]
+        behind = kind == "task"  # a task's lifetime sits behind the spans it ran
         ax.add_collection(
             PolyCollection(
-                _boxes(np, chosen),
+                _boxes(np, chosen, 0.92 if behind else BAR_HEIGHT),
                 facecolors=colours[kind],
                 edgecolors=_darker(colours[kind]),
                 linewidths=0.6,  # parts back-to-back spans; a span too short still shows
                 label=kind,
+                zorder=1 if behind else 2,
             )
         )
     for state, colour, hatch in (("failed", _FAILED, "xxx"), ("cancelled", _CANCELLED, "///")):
@@ -110,15 +121,19 @@ def plot_timeline(
         if chosen:
             ax.add_collection(
                 PolyCollection(
-                    _boxes(np, chosen),
+                    _boxes(np, chosen, BAR_HEIGHT),
                     facecolors="none",
                     edgecolors=colour,
                     hatch=hatch,
                     linewidths=1.2,
+                    zorder=3,
                 )
             )
+    for row, timeline in lag_rows:
+        _draw_lag(ax, np, row, timeline)
 
-    end = max((s.end for s, _ in placed), default=1.0)
+    end = max((s.end for s, _ in placed), default=0.0)
+    end = max([end] + [t.lag_samples[-1][0] for _, t in lag_rows if t.lag_samples])
     if ideal is not None:
         ax.axvline(ideal, color="black", linestyle="--", linewidth=1)
         end = max(end, ideal)
@@ -128,22 +143,24 @@ def plot_timeline(
     if len(row_names) <= MAX_ROWS:
         ax.set_yticks(range(len(row_names)), row_names)
     else:
-        ax.set_yticks([])
-        ax.set_ylabel(f"{len(row_names)} rows")
-    for top, name in group_tops:
-        if top:
-            ax.axhline(top - 0.5, color="#999999", linewidth=0.8)
+        labelled = [i for i, name in enumerate(row_names) if name.startswith("loop lag")]
+        ax.set_yticks(labelled, [row_names[i] for i in labelled])
+        ax.set_ylabel(f"{len(placed)} spans in {len(row_names)} rows")
+    for row, name in headers:
+        if row:
+            ax.axhline(row - 0.5, color="#999999", linewidth=0.8)
         ax.annotate(
             name,
-            xy=(1.0, top - 0.5),
+            xy=(0.0, row),
             xycoords=("axes fraction", "data"),
-            xytext=(-4, -2),
+            xytext=(4, 0),
             textcoords="offset points",
-            ha="right",
-            va="top",
+            ha="left",
+            va="center",
             fontsize=9,
             fontweight="bold",
         )
+    ax.tick_params(axis="y", length=0)
     ax.grid(axis="x", alpha=0.3)
     handles: list[Artist] = [Patch(facecolor=colours[k], label=k) for k in kinds]
     states = {_state(s) for s, _ in placed}
@@ -154,9 +171,9 @@ def plot_timeline(
             Patch(facecolor="white", edgecolor=_CANCELLED, hatch="///", label="cancelled")
         )
     if ideal is not None:
-        from matplotlib.lines import Line2D
-
         handles.append(Line2D([], [], color="black", linestyle="--", label=f"ideal {ideal:.2f} s"))
+    if lag_rows:
+        handles.append(Line2D([], [], color=_LAG, linewidth=2, label="loop lag"))
     if handles:
         ax.legend(
             handles=handles,
@@ -180,7 +197,7 @@ def figure_size(*timelines: Timeline) -> tuple[float, float]:
     total = 0
     for timeline in timelines:
         names, _ = _assign_rows(timeline.spans, "auto")
-        total += len(names)
+        total += len(names) + (len(timelines) > 1) + timeline.lag
     return (9.0, min(1.4 + 0.28 * max(total, 1), 7.0))
 
 
@@ -259,11 +276,23 @@ def _darker(colour: str) -> tuple[float, float, float]:
     return (red * 0.6, green * 0.6, blue * 0.6)
 
 
-def _boxes(np: Any, placed: Sequence[tuple[Span, int]]) -> Any:
+def _draw_lag(ax: Axes, np: Any, row: int, timeline: Timeline) -> None:
+    """The loop's lag as a filled trace inside its row, whose height stands for the worst lag
+    (at least 20 ms, so that a free loop reads as flat)."""
+    samples = np.array(timeline.lag_samples, dtype=float).reshape(-1, 2)
+    scale = max(timeline.max_lag, 0.02)
+    base = row + 0.45
+    heights = base - 0.9 * samples[:, 1] / scale
+    # A late wake at time t means the loop was held up for the lag before it: steps, not ramps.
+    ax.fill_between(samples[:, 0], base, heights, step="pre", color=_LAG, alpha=0.35, lw=0)
+    ax.plot(samples[:, 0], heights, drawstyle="steps-pre", color=_LAG, linewidth=1)
+
+
+def _boxes(np: Any, placed: Sequence[tuple[Span, int]], height: float) -> Any:
     """Rectangles (N, 4, 2) for spans at their rows, built with numpy in one go."""
     data = np.array([(s.start, s.end, r) for s, r in placed], dtype=float).reshape(-1, 3)
     x0, x1, y = data[:, 0], data[:, 1], data[:, 2]
-    low, high = y - BAR_HEIGHT / 2, y + BAR_HEIGHT / 2
+    low, high = y - height / 2, y + height / 2
     return np.stack(
         [np.column_stack(p) for p in ((x0, low), (x1, low), (x1, high), (x0, high))], axis=1
     )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import sniffio
 
 from ._errors import AsynckitError
+from ._loopwatch import LagMeter, TaskTracker, running_loop
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -82,6 +83,13 @@ class Timeline:
     Under Curio, whose tasks share one context unless the kernel runs with
     ``taskcls=curio.task.ContextTask``, a timeline is seen by every task of the kernel.
 
+    Two options watch the asyncio loop itself, cheaply enough to leave on in a lesson.
+    ``tasks=True`` also records the lifetime of every asyncio task created inside the block,
+    libraries' tasks included, as spans of kind "task" (a task factory is installed for the
+    block, composed with any existing one, and restored after). ``lag=True`` measures how late
+    the loop wakes a callback due every 5 ms: the plot draws it as a trace under the spans, so a
+    blocking call shows up as a spike, and ``max_lag`` gives the worst, in seconds.
+
     Example::
 
         with asynckit.Timeline() as tl:
@@ -89,12 +97,17 @@ class Timeline:
         tl            # in Jupyter: the plot; tl.duration is about 0.3
     """
 
-    def __init__(self, name: str | None = None) -> None:
+    def __init__(self, name: str | None = None, *, tasks: bool = False, lag: bool = False) -> None:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Timeline name must be a str or None, not {type(name).__name__}")
         self.name = name
+        self.tasks = bool(tasks)
+        self.lag = bool(lag)
+        self._tracker: TaskTracker | None = None
+        self._meter: LagMeter | None = None
         self._raw: list[_RawSpan] = []
         self._origin: float | None = None
+        self._left: float | None = None
         self._closed = False
         self._token: Token[Timeline | None] | None = None
         self._cache: list[Span] | None = None
@@ -108,12 +121,25 @@ class Timeline:
             raise AsynckitError(
                 "this Timeline has already recorded; make a new Timeline() for each recording"
             )
+        if self.tasks:
+            self._tracker = TaskTracker(self, running_loop("tasks"))
+        if self.lag:
+            self._meter = LagMeter(running_loop("lag"))
         self._origin = perf_counter()
         self._token = _active.set(self)
+        if self._tracker is not None:
+            self._tracker.install()
+        if self._meter is not None:
+            self._meter.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._tracker is not None:
+            self._tracker.remove()
+        if self._meter is not None:
+            self._meter.stop()
         self._closed = True
+        self._left = perf_counter()
         token, self._token = self._token, None
         if token is None:
             return
@@ -174,6 +200,27 @@ class Timeline:
         if not spans:
             return 0.0
         return max(s.end for s in spans) - spans[0].start
+
+    @property
+    def elapsed(self) -> float:
+        """Wall-clock seconds from entering the block to leaving it (or to now, while it
+        records). Unlike ``duration`` it includes time no span covers, such as creating tasks."""
+        if self._origin is None:
+            return 0.0
+        return (self._left if self._left is not None else perf_counter()) - self._origin
+
+    @property
+    def lag_samples(self) -> list[tuple[float, float]]:
+        """With ``lag=True``: ``(time, lag)`` pairs, both in seconds, time from the start."""
+        if self._meter is None:
+            return []
+        origin = self._origin if self._origin is not None else 0.0
+        return [(at - origin, lag) for at, lag in self._meter.samples]
+
+    @property
+    def max_lag(self) -> float:
+        """With ``lag=True``: the worst lag of the event loop seen, in seconds (else 0.0)."""
+        return max((lag for _, lag in self.lag_samples), default=0.0)
 
     def records(self) -> list[dict[str, Any]]:
         """The spans as plain dicts (with a ``duration`` key), ready for ``pandas.DataFrame``."""

@@ -79,7 +79,7 @@ class LocalAPI:
 
         api = asynckit.start_server(latency=0.2)
         async with aiohttp.ClientSession() as session:
-            print(await (await session.get(f"{api.url}/users/1")).json())
+            user = await asynckit.fetch_json(session, f"{api.url}/users/1")
         api.stats()   # {'requests': 1, 'by_status': {200: 1}, 'in_flight': 0, ...}
     """
 
@@ -129,7 +129,8 @@ class LocalAPI:
         Example::
 
             api.reset_stats()
-            await asyncio.gather(*(session.get(f"{api.url}/posts/{i}") for i in range(1, 11)))
+            urls = [f"{api.url}/posts/{i}" for i in range(1, 11)]
+            await asyncio.gather(*(asynckit.fetch(session, url) for url in urls))
             api.stats()["peak_in_flight"]   # 10 when all ten overlapped
         """
         return self._in_loop(self._api.stats)
@@ -320,9 +321,8 @@ async def serve(
 
     Example::
 
-        async with asynckit.serve(latency=0.1) as api:
-            async with aiohttp.ClientSession() as session:
-                print(await (await session.get(f"{api.url}/posts/1")).json())
+        async with asynckit.serve(latency=0.1) as api, aiohttp.ClientSession() as session:
+            post = await asynckit.fetch_json(session, f"{api.url}/posts/1")
     """
     settings = Settings(latency, jitter, error_rate, rate_limit, seed)
     port = _check_port(port)

@@ -24,7 +24,10 @@ def check_naps(c, n=5, seconds=0.05):
     # Generous: on a busy machine the concurrent run may lose time, but never most of it.
     assert n * 0.9 <= c.ideal_speedup <= n * 1.1
     assert c.speedup > n / 2
-    assert 0.5 < c.efficiency <= 1.05
+    assert c.efficiency == pytest.approx(c.speedup / c.ideal_speedup)
+    # Near 1; a little above it is possible on a busy machine, when the longest item happened
+    # to run slower in the sequential run than the whole concurrent run took.
+    assert 0.5 < c.efficiency < 1.5
     assert c.sequential.name == "sequential" and c.concurrent.name == "concurrent"
     # Sequentially one task runs every item; concurrently each item has a task of its own.
     assert len({s.task for s in c.sequential.spans}) == 1
@@ -134,5 +137,7 @@ def test_comparison_plot_has_both_timelines_and_the_bars():
     bars = [ax for ax in fig.axes if ax.get_ylabel() == "wall time (s)"]
     assert len(bars) == 1 and len(bars[0].patches) == 3
     assert [t.get_text() for t in bars[0].get_xticklabels()] == [
-        "sequential", "concurrent", "ideal",
+        "sequential",
+        "concurrent",
+        "ideal",
     ]

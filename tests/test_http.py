@@ -36,12 +36,11 @@ async def with_session(fn):
 
 
 def test_the_articles_code_with_only_the_url_changed(api, capsys):
-    import aiohttp  # noqa: F811 - as the article writes it
+    import aiohttp
 
     async def fetch_data(url):
-        async with aiohttp.ClientSession() as session:
-            async with session.get(url) as response:
-                return await response.json()
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            return await response.json()
 
     async def main():
         data = await fetch_data(f"{api.url}/posts/1")
@@ -74,9 +73,8 @@ def test_http_errors_raise_fetch_error_with_url_status_and_the_servers_message(a
     url = f"{api.url}/posts/9999"
 
     async def main(session):
-        with asynckit.Timeline() as tl:
-            with pytest.raises(asynckit.FetchError) as info:
-                await asynckit.fetch_json(session, url)
+        with asynckit.Timeline() as tl, pytest.raises(asynckit.FetchError) as info:
+            await asynckit.fetch_json(session, url)
         return tl, info.value
 
     tl, error = asyncio.run(with_session(main))

@@ -6,7 +6,6 @@ import time
 
 import matplotlib
 import pytest
-from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 import asynckit
@@ -23,8 +22,14 @@ def synthetic(n, tasks, name=None, error_every=0):
         for i in range(n):
             start = origin + (i // tasks) * 0.01
             error = "cancelled" if error_every and i % error_every == 0 else None
-            tl._add(f"s{i}", "sleep" if i % 2 else "fetch", start, start + 0.008,
-                    f"task {i % tasks}", error)
+            tl._add(
+                f"s{i}",
+                "sleep" if i % 2 else "fetch",
+                start,
+                start + 0.008,
+                f"task {i % tasks}",
+                error,
+            )
     return tl
 
 
@@ -71,7 +76,7 @@ def test_rows_and_arguments_are_checked():
 
 def test_the_ideal_is_drawn_and_labelled():
     ax = asynckit.plot_timeline(synthetic(4, 4), ideal=0.5)
-    assert any("ideal 0.50 s" == t.get_text() for t in ax.get_legend().get_texts())
+    assert any(t.get_text() == "ideal 0.50 s" for t in ax.get_legend().get_texts())
     assert ax.get_xlim()[1] >= 0.5
 
 

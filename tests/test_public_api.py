@@ -65,6 +65,6 @@ def test_import_has_no_side_effects():
         "assert 'nest_asyncio' not in sys.modules\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported eagerly'\n"
         "assert threading.active_count() == 1, 'a thread was started'\n"
-        "assert asynckit._data._cache == {}, 'data read at import'\n"
+        "assert asynckit._data.load_text.cache_info().currsize == 0, 'data read at import'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

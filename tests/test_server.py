@@ -243,7 +243,7 @@ async def test_stream_sends_items_one_line_at_a_time(api: LocalAPI) -> None:
     assert total >= 0.7  # four pauses of 0.2 s
     assert arrivals[0] < total / 3
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
-    assert min(gaps) > 0.1
+    assert sum(gap > 0.1 for gap in gaps) >= 3  # spread out, not in one burst
 
 
 @run_async
@@ -339,14 +339,14 @@ async def test_fail_answers_that_status(api: LocalAPI, code: int) -> None:
 async def test_rate_limit_answers_429_with_retry_after() -> None:
     async with serve(rate_limit=5) as api, session() as client:
         results = []
-        for _ in range(20):
+        for _ in range(30):
             async with client.get(f"{api.url}/posts/1") as response:
                 results.append((response.status, response.headers.get("Retry-After")))
                 if response.status == 429:
                     error = (await response.json())["error"]
         codes = [status for status, _ in results]
         assert codes[:5] == [200] * 5  # the burst
-        assert codes.count(429) >= 10
+        assert codes.count(429) >= 15
         assert all(int(after) >= 1 for status, after in results if status == 429)
         assert "5 per second" in error
         api.configure(rate_limit=None)
@@ -360,6 +360,8 @@ BAD = [
     ("/posts/abc", 400, "whole number"),
     ("/posts/1.5", 400, "whole number"),
     ("/users/%20", 400, "whole number"),
+    ("/users/%201", 400, "whole number"),
+    ("/users/%D9%A1", 400, "whole number"),
     ("/posts/0", 404, "1 to 100"),
     ("/posts/101", 404, "1 to 100"),
     ("/posts/-1", 404, "1 to 100"),
@@ -380,6 +382,8 @@ BAD = [
     ("/delay/inf", 400, "0 to 30"),
     ("/delay/abc", 400, "0 to 30"),
     ("/delay/31", 400, "0 to 30"),
+    ("/delay/1_0", 400, "0 to 30"),
+    ("/delay/%201", 400, "0 to 30"),
     ("/delay/1?n=2", 400, "delay, fail"),
     ("/stream/photos", 404, "posts, comments"),
     ("/stream/posts?n=-1", 400, "n must"),
@@ -538,7 +542,7 @@ def test_bad_settings_raise_naming_the_setting(
     assert server_threads() == before
 
 
-def test_configure_validates_and_keeps_what_it_is_not_given(api: LocalAPI) -> None:
+def test_configure_validates_and_keeps_what_it_is_not_given() -> None:
     with start_server(latency=0.01, seed=5) as local:
         local.configure(error_rate=0.25)
         assert local.settings == {
@@ -725,3 +729,16 @@ def test_cli_rejects_bad_settings_and_busy_ports(api: LocalAPI) -> None:
     )  # fmt: skip
     assert busy.returncode == 1 and "already in use" in busy.stderr
     assert "Traceback" not in busy.stderr
+
+
+def test_a_forgotten_server_stops_cleanly_at_exit() -> None:
+    script = (
+        "import urllib.request, asynckit.server\n"
+        "api = asynckit.server.start_server(latency=0.05)\n"
+        "opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))\n"
+        "print(opener.open(api.url + '/posts/1', timeout=10).status)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", script], capture_output=True, text=True, timeout=20
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "200\n", "")

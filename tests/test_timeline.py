@@ -106,9 +106,8 @@ def test_a_timeline_records_once():
     tl = asynckit.Timeline()
     with tl:
         pass
-    with pytest.raises(asynckit.AsynckitError, match="make a new Timeline"):
-        with tl:
-            pass
+    with pytest.raises(asynckit.AsynckitError, match="make a new Timeline"), tl:
+        pass
 
 
 def test_empty_timeline_reads_back_cleanly():
