@@ -16,18 +16,25 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.course: pyproject.toml | $(BIN)/python
+# The course's JupyterLab settings (no news or update pop-ups), the same as on Binder.
+SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+$(SETTINGS): binder/overrides.json | $(BIN)/python
+	mkdir -p $(dir $@)
+	cp $< $@
+
+$(VENV)/.course: pyproject.toml $(SETTINGS) | $(BIN)/python
 	$(PIP) install -e '.[course]'
 	touch $@
 
-$(VENV)/.test: pyproject.toml | $(BIN)/python
+$(VENV)/.test: pyproject.toml $(SETTINGS) | $(BIN)/python
 	$(PIP) install -e '.[course,test]'
 	touch $@ $(VENV)/.course
 
 setup: $(VENV)/.test
 
 lab: $(VENV)/.course
-	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_start_here.ipynb
 
 test: $(VENV)/.test
 	$(BIN)/ruff check asynckit tests benchmarks data

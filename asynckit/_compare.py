@@ -9,7 +9,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from ._instrument import current_library
-from ._timeline import Timeline
+from ._timeline import Timeline, error_name
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -89,7 +89,7 @@ async def compare(
     ``make_batch`` is called twice and must return a fresh list of awaitables each time (a
     coroutine can only be awaited once). The concurrent run uses asyncio's TaskGroup, a Trio
     nursery or a Curio task group, whichever library is running, so if an item fails the
-    others are cancelled and the error propagates as that library reports it. Coroutines that
+    others are cancelled and the failure propagates as an ExceptionGroup. Coroutines that
     a failure leaves unawaited are closed, never left behind.
 
     Example::
@@ -200,3 +200,8 @@ async def _run_concurrently(library: str, batch: list[Awaitable[Any]]) -> None:
             for name, awaitable in zip(names, batch, strict=True):
                 task = await group.spawn(_await, awaitable)
                 task.name = name
+        # A Curio task group cancels the others when one fails, but raises nothing itself:
+        # raise what failed, as an ExceptionGroup like asyncio's TaskGroup and Trio's nursery.
+        failures = [e for e in group.exceptions if e is not None and error_name(e) != "cancelled"]
+        if failures:
+            raise BaseExceptionGroup("an item of the concurrent run failed", failures)

@@ -25,7 +25,8 @@ class FetchError(AsynckitError):
     """A fetch that did not give a usable answer.
 
     ``url`` is what was fetched; ``status`` is the HTTP status, or None when no response came
-    (refused connection, timeout) or the body was not what was expected.
+    (refused connection, timeout). ``retry_after`` is the seconds a 429 or 503 answer asked the
+    client to wait (its ``Retry-After`` header), or None.
 
     Example::
 
@@ -35,17 +36,36 @@ class FetchError(AsynckitError):
             print(error.status)   # 404
     """
 
-    def __init__(self, message: str, *, url: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.url = url
         self.status = status
+        self.retry_after = retry_after
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_fetch_error, (str(self), self.url, self.status))
+        return (_rebuild_fetch_error, (str(self), self.url, self.status, self.retry_after))
 
 
-def _rebuild_fetch_error(message: str, url: str, status: int | None) -> FetchError:
-    return FetchError(message, url=url, status=status)
+def _rebuild_fetch_error(
+    message: str, url: str, status: int | None, retry_after: float | None
+) -> FetchError:
+    return FetchError(message, url=url, status=status, retry_after=retry_after)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header given in seconds (the HTTP-date form gives None)."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and seconds >= 0 else None
 
 
 async def fetch(
@@ -133,6 +153,7 @@ async def _get(
                 f"GET {url} answered {response.status} {response.reason}: {_excerpt(body)}",
                 url=url,
                 status=response.status,
+                retry_after=_retry_after(response.headers.get("Retry-After")),
             )
         text = body.decode(response.get_encoding())
         if not parse:

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import inspect
 import math
+import sys
 import time
 from asyncio import _get_running_loop
 from collections.abc import Awaitable, Callable, Coroutine
@@ -14,11 +15,18 @@ from time import perf_counter
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
 
-import sniffio
 from sniffio import thread_local as _sniffed
 
 from ._errors import AsynckitError
-from ._timeline import Timeline, _active, active_timeline, error_name, task_name
+from ._timeline import (
+    Timeline,
+    _active,
+    active_timeline,
+    error_name,
+    running_library,
+    short_task_name,
+    task_name,
+)
 
 __all__ = ["check_seconds", "current_library", "sleep", "span", "traced", "work"]
 
@@ -37,13 +45,13 @@ def check_seconds(value: object, name: str = "seconds") -> float:
 
 def current_library(what: str) -> str:
     """The async library running this code, or an error saying that ``what`` needs one."""
-    try:
-        return sniffio.current_async_library()
-    except sniffio.AsyncLibraryNotFoundError:
+    library = running_library()
+    if library is None:
         raise AsynckitError(
             f"{what} must be awaited under asyncio, Trio or Curio (for example in a Jupyter "
             "cell, or inside asyncio.run(...))"
-        ) from None
+        )
+    return library
 
 
 def _library_sleep(library: str) -> Callable[[float], Awaitable[Any]]:
@@ -65,7 +73,7 @@ async def _task_name_async(timeline: Timeline, library: str) -> str | None:
         import curio
 
         task = await curio.current_task()
-        return timeline._distinct(task, task.name) if task is not None else None
+        return timeline._distinct(task, short_task_name(task.name)) if task is not None else None
     return task_name(timeline, library)
 
 
@@ -87,7 +95,12 @@ async def sleep(seconds: float, label: str | None = None) -> None:
     if type(seconds) not in _PLAIN_NUMBERS or not seconds >= 0:
         seconds = check_seconds(seconds)
     timeline = _active.get()
-    if _sniffed.name is None and _get_running_loop() is not None:
+    curio_meta = sys.modules.get("curio.meta")  # Curio may run inside a cell's asyncio loop
+    if (
+        _sniffed.name is None
+        and _get_running_loop() is not None
+        and (curio_meta is None or not curio_meta.curio_running())
+    ):
         if timeline is None:
             await asyncio.sleep(seconds)
             return

@@ -49,6 +49,7 @@ def plot_timeline(
     title: str | None = None,
     rows: str = "auto",
     ideal: float | None = None,
+    ideal_label: str | None = None,
 ) -> Axes:
     """Draw timelines: one row per task, one colour per kind of span, time in seconds.
 
@@ -57,7 +58,8 @@ def plot_timeline(
     ``rows`` chooses what a row is: ``"task"``, ``"label"``, ``"kind"``, ``"lanes"`` (spans
     packed into as few rows as never overlap) or ``"auto"`` (tasks, or lanes past 40 tasks).
     ``ideal`` draws a dashed line at that many seconds, for the time perfect overlap would
-    take. Spans are drawn as a few collections, so 10,000 spans draw in a fraction of a second.
+    take; ``ideal_label`` names it in the legend instead (say, ``"deadline 0.15 s"``).
+    Spans are drawn as a few collections, so 10,000 spans draw in a fraction of a second.
 
     Example::
 
@@ -171,7 +173,8 @@ def plot_timeline(
             Patch(facecolor="white", edgecolor=_CANCELLED, hatch="///", label="cancelled")
         )
     if ideal is not None:
-        handles.append(Line2D([], [], color="black", linestyle="--", label=f"ideal {ideal:.2f} s"))
+        name = ideal_label if ideal_label is not None else f"ideal {ideal:.2f} s"
+        handles.append(Line2D([], [], color="black", linestyle="--", label=name))
     if lag_rows:
         handles.append(Line2D([], [], color=_LAG, linewidth=2, label="loop lag"))
     if handles:

@@ -19,7 +19,15 @@ from ._loopwatch import LagMeter, TaskTracker, running_loop
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["Span", "Timeline", "active_timeline", "error_name", "task_name"]
+__all__ = [
+    "Span",
+    "Timeline",
+    "active_timeline",
+    "error_name",
+    "running_library",
+    "short_task_name",
+    "task_name",
+]
 
 # A raw span as the hot path stores it: (label, kind, start, end, task, thread), with start and
 # end as perf_counter() readings, and error and detail appended only when either is set, so the
@@ -252,14 +260,36 @@ def _start_of(span: Span) -> float:
     return span.start
 
 
+def running_library() -> str | None:
+    """Which async library runs this code: "asyncio", "trio", "curio", or None.
+
+    Like ``sniffio.current_async_library``, but it asks Curio before asyncio: Curio started
+    from a Jupyter cell runs inside asyncio's running loop, where sniffio answers "asyncio".
+    """
+    name = sniffio.thread_local.name or sniffio.current_async_library_cvar.get()
+    if name:
+        return name
+    curio_meta = sys.modules.get("curio.meta")
+    if curio_meta is not None and curio_meta.curio_running():
+        return "curio"
+    if asyncio._get_running_loop() is not None:
+        return "asyncio"
+    return None
+
+
+def short_task_name(name: str) -> str:
+    """Trio and Curio name a task after its function, module path and all
+    ("asynckit._instrument.sleep"); a row needs only the function ("sleep")."""
+    if " " in name or "." not in name:
+        return name
+    return name.rsplit(".", 1)[-1]
+
+
 def task_name(timeline: Timeline, library: str | None = None) -> str | None:
     """The name under which ``timeline`` shows the task running this code, or None outside a
     task (and in synchronous code under Curio, which offers no way to ask)."""
     if library is None:
-        try:
-            library = sniffio.current_async_library()
-        except sniffio.AsyncLibraryNotFoundError:
-            return None
+        library = running_library()
     if library == "asyncio":
         try:
             task = asyncio.current_task()
@@ -270,7 +300,7 @@ def task_name(timeline: Timeline, library: str | None = None) -> str | None:
         import trio
 
         trio_task = trio.lowlevel.current_task()
-        return timeline._distinct(trio_task, trio_task.name)
+        return timeline._distinct(trio_task, short_task_name(trio_task.name))
     return None
 
 

@@ -73,7 +73,7 @@ async def _drive(session: aiohttp.ClientSession, base: str, requests: int) -> fl
 
 
 async def _measure(quick: bool) -> dict[str, float]:
-    requests, rounds = (1500, 3) if quick else (6000, 7)
+    requests, rounds = (800, 5) if quick else (3000, 15)
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with serve() as api, aiohttp.ClientSession(connector=connector) as session:
         bodies = {}

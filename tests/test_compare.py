@@ -2,6 +2,7 @@
 
 import asyncio
 import gc
+import time
 import warnings
 
 import curio
@@ -141,3 +142,26 @@ def test_comparison_plot_has_both_timelines_and_the_bars():
         "concurrent",
         "ideal",
     ]
+
+
+def test_a_failure_in_curios_concurrent_run_propagates_too():
+    batches = iter(
+        [
+            lambda: [asynckit.sleep(0.01), asynckit.sleep(0.01)],
+            lambda: [failing_after(0.01), asynckit.sleep(5)],
+        ]
+    )
+
+    async def main():
+        return await asynckit.compare(lambda: next(batches)())
+
+    started = time.perf_counter()
+    with pytest.raises(ExceptionGroup) as info:
+        curio.run(main)
+    assert info.group_contains(RuntimeError, match="item failed")
+    assert time.perf_counter() - started < 3  # the 5 s sibling was cancelled
+
+
+async def failing_after(seconds):
+    await asynckit.sleep(seconds)
+    raise RuntimeError("item failed")

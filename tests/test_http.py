@@ -203,3 +203,24 @@ def test_no_session_or_socket_is_left_open(api):
     with contextlib.suppress(Exception):
         asyncio.run(asynckit.fetch_all([f"{api.url}/posts/x"]))
     gc.collect()
+
+
+def test_a_429_carries_retry_after():
+    with asynckit.start_server(rate_limit=1) as limited:
+
+        async def main(session):
+            await asynckit.fetch_json(session, f"{limited.url}/posts/1")
+            with pytest.raises(asynckit.FetchError) as info:
+                await asynckit.fetch_json(session, f"{limited.url}/posts/1")
+            return info.value
+
+        error = asyncio.run(with_session(main))
+    assert error.status == 429 and error.retry_after is not None and error.retry_after >= 1
+
+
+def test_fetch_errors_survive_pickling_with_their_fields():
+    import pickle
+
+    error = asynckit.FetchError("GET x answered 429", url="x", status=429, retry_after=2.0)
+    copy = pickle.loads(pickle.dumps(error))
+    assert (str(copy), copy.url, copy.status, copy.retry_after) == (str(error), "x", 429, 2.0)

@@ -182,3 +182,28 @@ def test_timeline_shows_itself_as_a_png():
 
     png = asyncio.run(main())._repr_png_()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+
+
+def test_curio_run_inside_a_running_asyncio_loop_is_recognised():
+    # What `curio.run(main)` in a Jupyter cell does: Curio runs inside asyncio's running loop.
+    async def curio_main():
+        with asynckit.Timeline() as tl:
+            await asynckit.sleep(0.01, label="curio nap")
+        return tl
+
+    async def cell():
+        return curio.run(curio_main)
+
+    (s,) = asyncio.run(cell()).spans
+    assert s.label == "curio nap" and s.task == "curio_main"
+
+
+def test_trio_rows_are_named_after_the_function_without_its_module_path():
+    async def main():
+        with asynckit.Timeline() as tl:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(asynckit.sleep, 0)
+                nursery.start_soon(asynckit.sleep, 0)
+        return tl
+
+    assert sorted(s.task for s in trio.run(main).spans) == ["sleep", "sleep #2"]
