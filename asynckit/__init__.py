@@ -16,9 +16,9 @@ from ._errors import AsynckitError
 from ._http import FetchError, fetch, fetch_all, fetch_json
 from ._instrument import sleep, span, traced, work
 from ._jupyter import run
-from ._plot import plot_timeline
+from ._plot import plot_bars, plot_measurements, plot_timeline
+from ._server import LocalAPI, ServerError, serve, start_server
 from ._timeline import Span, Timeline
-from .server import LocalAPI, ServerError, serve, start_server
 
 __version__ = "0.1.0"
 
@@ -34,6 +34,8 @@ __all__ = [
     "fetch",
     "fetch_all",
     "fetch_json",
+    "plot_bars",
+    "plot_measurements",
     "plot_timeline",
     "run",
     "serve",

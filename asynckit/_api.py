@@ -3,7 +3,7 @@
 Each item, each unfiltered collection and the index are serialised once, when the first API is
 built; a filtered or paged collection is joined from serialised items the first time it is
 asked for and kept. A request then mostly looks things up. Settings and statistics live on one
-``API`` object and are touched only from the event loop that serves it (server.py hops threads
+``API`` object and are touched only from the event loop that serves it (_server.py hops threads
 for callers elsewhere).
 """
 
@@ -361,6 +361,13 @@ class API:
         settings = self.settings
         try:
             retry_after = 0 if settings.rate_limit is None else self._admit(settings.rate_limit)
+            if retry_after:  # refused at the door, at once, as a real rate limiter does
+                raise _Reject(
+                    429,
+                    f"too many requests: this API answers {settings.rate_limit:g} per second; "
+                    f"retry after {retry_after} s",
+                    {"Retry-After": str(retry_after)},
+                )
             delay = fail = None
             if request.query_string:
                 query = request.query
@@ -375,13 +382,6 @@ class API:
                     delay += self._jitter.uniform(0.0, settings.jitter)
             if delay:
                 await asyncio.sleep(delay)
-            if retry_after:
-                raise _Reject(
-                    429,
-                    f"too many requests: this API answers {settings.rate_limit:g} per second; "
-                    f"retry after {retry_after} s",
-                    {"Retry-After": str(retry_after)},
-                )
             if fail is not None:
                 raise _Reject(fail, f"failed on purpose: the request asked for fail={fail}")
             if failing:

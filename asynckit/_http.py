@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -235,12 +236,17 @@ async def _fetch_all(
 
 def _progress_bar(total: int) -> Any:
     try:
-        from tqdm.auto import tqdm
+        import tqdm
     except ImportError:
         raise AsynckitError(
             "progress=True needs tqdm: pip install tqdm (it comes with asynckit[course])"
         ) from None
-    return tqdm(total=total, unit="request")
+    # tqdm.auto draws a widget in Jupyter, but only with ipywidgets; without, it warns.
+    if importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm as widget_bar
+
+        return widget_bar(total=total, unit="request")
+    return tqdm.tqdm(total=total, unit="request")
 
 
 def _path_of(url: str) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import heapq
 import io
-from collections.abc import Sequence
+import itertools
+import re
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._timeline import Span, Timeline
@@ -20,7 +22,9 @@ __all__ = [
     "KIND_COLOURS",
     "comparison_png",
     "figure_png",
+    "plot_bars",
     "plot_comparison",
+    "plot_measurements",
     "plot_timeline",
     "timeline_png",
 ]
@@ -57,6 +61,9 @@ def plot_timeline(
     name. Failed spans are outlined in red and cross-hatched, cancelled ones hatched in grey.
     ``rows`` chooses what a row is: ``"task"``, ``"label"``, ``"kind"``, ``"lanes"`` (spans
     packed into as few rows as never overlap) or ``"auto"`` (tasks, or lanes past 40 tasks).
+    Task rows are named so that they read the same from run to run: "main" for the task that
+    entered the timeline (a notebook cell's), "task 1", "task 2" ... for tasks that asyncio
+    named Task-123, Task-124 ...; other names are kept.
     ``ideal`` draws a dashed line at that many seconds, for the time perfect overlap would
     take; ``ideal_label`` names it in the legend instead (say, ``"deadline 0.15 s"``).
     Spans are drawn as a few collections, so 10,000 spans draw in a fraction of a second.
@@ -97,7 +104,7 @@ def plot_timeline(
             row_names.append("")
         names, rows_of = _assign_rows(timeline.spans, rows)
         first_row = len(row_names)
-        row_names.extend(names)
+        row_names.extend(_readable(names, timeline) if rows in ("auto", "task") else names)
         placed.extend((s, first_row + r) for s, r in rows_of)
         if timeline.lag:
             lag_rows.append((len(row_names), timeline))
@@ -173,7 +180,7 @@ def plot_timeline(
             Patch(facecolor="white", edgecolor=_CANCELLED, hatch="///", label="cancelled")
         )
     if ideal is not None:
-        name = ideal_label if ideal_label is not None else f"ideal {ideal:.2f} s"
+        name = ideal_label if ideal_label is not None else f"ideal {seconds_text(ideal)}"
         handles.append(Line2D([], [], color="black", linestyle="--", label=name))
     if lag_rows:
         handles.append(Line2D([], [], color=_LAG, linewidth=2, label="loop lag"))
@@ -190,9 +197,16 @@ def plot_timeline(
         )
     if title is None and len(timelines) == 1:
         title = timelines[0].name
-    if title:
-        ax.set_title(title, loc="left", fontsize=10)
+    if title:  # on a line of its own above the legend, so that neither covers the other
+        ax.set_title(title, loc="left", fontsize=10, pad=18 if handles else 6)
     return ax
+
+
+def seconds_text(seconds: float) -> str:
+    """A duration as people read it: "31 ms" below a second, "2.40 s" above."""
+    if seconds < 1:
+        return f"{seconds * 1000:.3g} ms"
+    return f"{seconds:.2f} s"
 
 
 def figure_size(*timelines: Timeline) -> tuple[float, float]:
@@ -227,6 +241,23 @@ def _assign_rows(spans: Sequence[Span], rows: str) -> tuple[list[str], list[tupl
     index: dict[str, int] = {}
     placed = [(s, index.setdefault(key(s), len(index))) for s in spans]
     return list(index), placed
+
+
+_DEFAULT_TASK_NAME = re.compile(r"Task-\d+")
+
+
+def _readable(names: list[str], timeline: Timeline) -> list[str]:
+    """Row names a reader can follow from run to run: the task that entered the timeline is
+    "main", and tasks asyncio named Task-123, Task-124 ... are "task 1", "task 2" ..."""
+    counter = itertools.count(1)
+    return [
+        "main"
+        if name == timeline._entered_by
+        else f"task {next(counter)}"
+        if _DEFAULT_TASK_NAME.fullmatch(name)
+        else name
+        for name in names
+    ]
 
 
 def _pack_lanes(spans: Sequence[Span]) -> tuple[list[str], list[tuple[Span, int]]]:
@@ -324,7 +355,7 @@ def plot_comparison(comparison: Comparison, fig: Figure | None = None) -> Figure
     values = [comparison.sequential_s, comparison.concurrent_s, comparison.longest_item_s]
     drawn = bars.bar(names, values, color=["#4C72B0", "#55A868", "white"], edgecolor="black")
     drawn[2].set_linestyle("--")
-    bars.bar_label(drawn, labels=[f"{v:.2f} s" for v in values], fontsize=8)
+    bars.bar_label(drawn, labels=[seconds_text(v) for v in values], fontsize=8)
     bars.set_ylabel("wall time (s)")
     bars.tick_params(axis="x", labelsize=8)
     bars.set_title(
@@ -356,3 +387,128 @@ def _heights(comparison: Comparison) -> tuple[int, int]:
         return max(len(_assign_rows(timeline.spans, "auto")[0]), 1) + 2
 
     return rows(comparison.sequential), rows(comparison.concurrent)
+
+
+def plot_measurements(
+    x: Sequence[float],
+    measured: Mapping[str, Sequence[float]],
+    *,
+    ideal: Mapping[str, Sequence[float]] | None = None,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    log: str = "",
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw measured series as lines with markers, each beside its ideal as a dashed line.
+
+    ``measured`` and ``ideal`` map a name to one value per ``x``; an ideal with the same name
+    as a measured series takes its colour. Name the axes with their units. ``log`` is ``""``,
+    ``"x"``, ``"y"`` or ``"xy"`` for logarithmic axes.
+
+    Example::
+
+        n = [1, 10, 100]
+        asynckit.plot_measurements(n, {"concurrent": [0.1, 0.1, 0.12]}, ideal={"concurrent":
+            [0.1] * 3}, xlabel="tasks", ylabel="wall time (s)", log="x")
+    """
+    if log not in ("", "x", "y", "xy"):
+        raise ValueError(f"log must be '', 'x', 'y' or 'xy', not {log!r}")
+    series = {"measured": measured, "ideal": ideal or {}}
+    for which, values in series.items():
+        for name, ys in values.items():
+            if len(ys) != len(x):
+                raise ValueError(
+                    f"{which} series {name!r} has {len(ys)} values for {len(x)} x values"
+                )
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 3.8), dpi=DPI, layout="constrained")
+    colours: dict[str, Any] = {}
+    for name, ys in measured.items():
+        (line,) = ax.plot(x, ys, marker="o", label=name)
+        colours[name] = line.get_color()
+    for name, ys in (ideal or {}).items():
+        ax.plot(
+            x,
+            ys,
+            linestyle="--",
+            color=colours.get(name, "#555555"),
+            label=f"{name}, ideal" if name in measured else name,
+        )
+    if "x" in log:
+        ax.set_xscale("log")
+    if "y" in log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, which="both" if log else "major")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, loc="left", fontsize=10)
+    return ax
+
+
+def plot_bars(
+    values: Mapping[str, float] | Mapping[str, Mapping[str, float]],
+    *,
+    ideal: float | Mapping[str, float] | None = None,
+    ylabel: str,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw measured values as labelled bars, with the ideal as a dashed line.
+
+    ``values`` maps a bar's name to its value, or a group's name to such a mapping (grouped
+    bars, one colour per inner name). ``ideal`` is one value for all, or one per group. Values
+    are written on the bars; seconds read as "31 ms" or "2.40 s" when ``ylabel`` ends in
+    "(s)".
+
+    Example::
+
+        asynckit.plot_bars({"sequential": 2.0, "concurrent": 0.52}, ideal=0.5,
+                           ylabel="wall time (s)")
+    """
+    import numpy as np
+
+    if not values:
+        raise ValueError("plot_bars needs at least one value")
+    groups: dict[str, Mapping[str, float]] = {
+        name: (value if isinstance(value, Mapping) else {"": value})
+        for name, value in values.items()
+    }
+    inner = list(dict.fromkeys(k for group in groups.values() for k in group))
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 3.5), dpi=DPI, layout="constrained")
+    width = 0.8 / len(inner)
+    positions = np.arange(len(groups))
+    in_seconds = ylabel.rstrip().endswith("(s)")
+    for i, key in enumerate(inner):
+        heights = [group.get(key, np.nan) for group in groups.values()]
+        drawn = ax.bar(positions + (i - (len(inner) - 1) / 2) * width, heights, width, label=key)
+        texts = [
+            "" if np.isnan(h) else seconds_text(h) if in_seconds else f"{h:.3g}" for h in heights
+        ]
+        ax.bar_label(drawn, labels=texts, fontsize=8)
+    if ideal is not None:
+        per_group = ideal if isinstance(ideal, Mapping) else dict.fromkeys(groups, ideal)
+        for position, name in zip(positions, groups, strict=True):
+            if name in per_group:
+                ax.plot(
+                    [position - 0.45, position + 0.45],
+                    [per_group[name]] * 2,
+                    color="black",
+                    linestyle="--",
+                    label="ideal" if position == 0 else None,
+                )
+    ax.set_xticks(positions, list(groups))
+    ax.set_ylabel(ylabel)
+    ax.margins(y=0.15)
+    if len(inner) > 1 or ideal is not None:
+        ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, loc="left", fontsize=10)
+    return ax

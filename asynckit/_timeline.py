@@ -116,6 +116,7 @@ class Timeline:
         self._raw: list[_RawSpan] = []
         self._origin: float | None = None
         self._left: float | None = None
+        self._entered_by: str | None = None
         self._closed = False
         self._token: Token[Timeline | None] | None = None
         self._cache: list[Span] | None = None
@@ -133,6 +134,7 @@ class Timeline:
             self._tracker = TaskTracker(self, running_loop("tasks"))
         if self.lag:
             self._meter = LagMeter(running_loop("lag"))
+        self._entered_by = task_name(self)
         self._origin = perf_counter()
         self._token = _active.set(self)
         if self._tracker is not None:

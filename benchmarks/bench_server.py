@@ -4,10 +4,10 @@ Both servers answer ``GET /posts/1`` and ``GET /posts?userId=1`` with the same b
 API with its routing, middleware (statistics, latency and fault checks, all switched off) and
 pre-serialised JSON; the baseline with one aiohttp handler per path returning those bytes. One
 aiohttp client drives each in turn with bounded concurrency and a bounded number of requests,
-alternating A B A B ..., and the medians are compared. Everything runs in one event loop, as a
-notebook would run it.
+taking turns (A B A B ...), and the medians are compared. Servers and client share one event
+loop, as in a notebook.
 
-    python benchmarks/bench_server.py          # full run, about half a minute
+    python benchmarks/bench_server.py          # full run, about 20 s
     python benchmarks/bench_server.py --quick  # a few seconds
 """
 
@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
-import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import aiohttp
+from _common import interleaved
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from asynckit.server import serve
+from asynckit import serve
 
 PATHS = ("/posts/1", "/posts?userId=1")
 CONCURRENCY = 32
@@ -53,8 +52,8 @@ async def _baseline(bodies: dict[str, bytes]) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-async def _drive(session: aiohttp.ClientSession, base: str, requests: int) -> float:
-    """Send ``requests`` GETs (cycling through PATHS) from CONCURRENCY workers; return rps."""
+async def _drive(session: aiohttp.ClientSession, base: str, requests: int) -> None:
+    """Send ``requests`` GETs (cycling through PATHS) from CONCURRENCY workers."""
     urls = [base + path for path in PATHS]
     remaining = requests
 
@@ -67,31 +66,20 @@ async def _drive(session: aiohttp.ClientSession, base: str, requests: int) -> fl
                 if response.status != 200:
                     raise RuntimeError(f"{response.url} answered {response.status}")
 
-    start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return requests / (time.perf_counter() - start)
 
 
-async def _measure(quick: bool) -> dict[str, float]:
-    requests, rounds = (800, 5) if quick else (3000, 15)
+async def _open(stack: AsyncExitStack) -> tuple[aiohttp.ClientSession, str, str]:
+    """The client, the local API's URL and the baseline's, serving the same bytes."""
+    api = await stack.enter_async_context(serve())
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-    async with serve() as api, aiohttp.ClientSession(connector=connector) as session:
-        bodies = {}
-        for path in PATHS:
-            async with session.get(api.url + path) as response:
-                bodies[path] = await response.read()
-        async with _baseline(bodies) as baseline:
-            await _drive(session, api.url, requests // 5)  # warm up both
-            await _drive(session, baseline, requests // 5)
-            ours, theirs = [], []
-            for _ in range(rounds):
-                ours.append(await _drive(session, api.url, requests))
-                theirs.append(await _drive(session, baseline, requests))
-    server_rps = statistics.median(ours)
-    return {
-        "server_rps": server_rps,
-        "server_ratio": server_rps / statistics.median(theirs),
-    }
+    session = await stack.enter_async_context(aiohttp.ClientSession(connector=connector))
+    bodies = {}
+    for path in PATHS:
+        async with session.get(api.url + path) as response:
+            bodies[path] = await response.read()
+    baseline = await stack.enter_async_context(_baseline(bodies))
+    return session, api.url, baseline
 
 
 def measure(quick: bool = False) -> dict[str, float]:
@@ -100,7 +88,25 @@ def measure(quick: bool = False) -> dict[str, float]:
     Returns ``{"server_rps": ..., "server_ratio": ...}``; a ratio near 1 means the API's own
     work (routing, statistics, filters) costs little next to HTTP itself.
     """
-    return asyncio.run(_measure(quick))
+    requests, repeats = (800, 5) if quick else (3000, 15)
+    loop = asyncio.new_event_loop()
+    stack = AsyncExitStack()
+    try:
+        session, api, baseline = loop.run_until_complete(_open(stack))
+
+        def run(url: str) -> None:
+            loop.run_until_complete(_drive(session, url, requests))
+
+        run(api)  # warm up both
+        run(baseline)
+        seconds = interleaved({"api": lambda: run(api), "baseline": lambda: run(baseline)}, repeats)
+    finally:
+        loop.run_until_complete(stack.aclose())
+        loop.close()
+    return {
+        "server_rps": requests / seconds["api"],
+        "server_ratio": seconds["baseline"] / seconds["api"],
+    }
 
 
 if __name__ == "__main__":

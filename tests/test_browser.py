@@ -233,11 +233,11 @@ def test_notebook_runs_in_jupyterlab(lab, browser, path):
             time.sleep(0.5)
         # Cells tagged raises-exception do not stop "run all"; every code cell has a count.
         assert all(c["count"] for c in state["cells"])
-        images = page.locator(
-            ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img"
-        ).count()
+        plots = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img")
+        images = plots.count()
         assert _images(stored) > 0, f"{path.name} has no plot stored: run make notebooks"
         assert images >= _images(stored), f"{images} plots rendered, {_images(stored)} stored"
+        plots.first.scroll_into_view_if_needed()  # the screenshot shows the first plot
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{path.stem}.png"))
     finally:

@@ -53,7 +53,9 @@ def test_failed_and_cancelled_spans_are_marked_and_in_the_legend():
 
 def test_several_timelines_stack_under_their_names():
     ax = asynckit.plot_timeline(synthetic(4, 2, "first"), synthetic(6, 3, "second"))
-    assert len(ax.get_yticklabels()) == 5
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    # Each timeline has a header row (its name is written there), then its task rows.
+    assert labels == ["", "task 0", "task 1", "", "task 0", "task 1", "task 2"]
     assert {t.get_text() for t in ax.texts} == {"first", "second"}
 
 
@@ -76,8 +78,24 @@ def test_rows_and_arguments_are_checked():
 
 def test_the_ideal_is_drawn_and_labelled():
     ax = asynckit.plot_timeline(synthetic(4, 4), ideal=0.5)
-    assert any(t.get_text() == "ideal 0.50 s" for t in ax.get_legend().get_texts())
+    assert any(t.get_text() == "ideal 500 ms" for t in ax.get_legend().get_texts())
     assert ax.get_xlim()[1] >= 0.5
+    ax = asynckit.plot_timeline(synthetic(4, 4), ideal=1.25, ideal_label="deadline")
+    assert any(t.get_text() == "deadline" for t in ax.get_legend().get_texts())
+
+
+def test_rows_read_the_same_from_run_to_run():
+    async def main():
+        with asynckit.Timeline() as tl:
+            await asynckit.sleep(0)
+            await asyncio.gather(asynckit.sleep(0), asynckit.sleep(0))
+            await asyncio.create_task(asynckit.sleep(0), name="named")
+        return tl
+
+    tl = asyncio.run(main())
+    assert {s.task for s in tl.spans} >= {"named"}
+    labels = [t.get_text() for t in asynckit.plot_timeline(tl).get_yticklabels()]
+    assert labels == ["main", "task 1", "task 2", "named"]
 
 
 def test_an_empty_timeline_plots_an_empty_axis():
@@ -114,3 +132,43 @@ def test_a_real_timeline_renders_to_a_png_with_all_its_spans():
     assert ax.get_title(loc="left") == "five naps and a block"
     png = tl._repr_png_()
     assert png[:4] == b"\x89PNG" and len(png) > 2_000
+
+
+def test_measurements_are_drawn_beside_their_ideal_in_the_same_colour():
+    ax = asynckit.plot_measurements(
+        [1, 10, 100],
+        {"concurrent": [0.1, 0.1, 0.12], "sequential": [0.1, 1.0, 10.0]},
+        ideal={"concurrent": [0.1] * 3, "sequential": [0.1, 1.0, 10.0]},
+        xlabel="tasks",
+        ylabel="wall time (s)",
+        log="xy",
+    )
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"concurrent", "sequential", "concurrent, ideal", "sequential, ideal"}
+    assert lines["concurrent"].get_color() == lines["concurrent, ideal"].get_color()
+    assert lines["sequential, ideal"].get_linestyle() == "--"
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert ax.get_ylabel() == "wall time (s)"
+
+
+def test_measurements_check_their_lengths():
+    with pytest.raises(ValueError, match="2 values for 3"):
+        asynckit.plot_measurements([1, 2, 3], {"a": [1, 2]}, xlabel="x", ylabel="y")
+
+
+def test_bars_are_labelled_in_seconds_and_grouped():
+    ax = asynckit.plot_bars({"sequential": 2.0, "concurrent": 0.52}, ideal=0.5, ylabel="time (s)")
+    labels = [t.get_text() for t in ax.texts]
+    assert labels == ["2.00 s", "520 ms"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["sequential", "concurrent"]
+    grouped = asynckit.plot_bars(
+        {"I/O-bound": {"threads": 0.2, "processes": 0.3}, "CPU-bound": {"threads": 0.8}},
+        ideal={"I/O-bound": 0.2, "CPU-bound": 0.4},
+        ylabel="wall time (s)",
+    )
+    assert len(grouped.patches) == 4  # two groups of two; the missing bar is drawn empty
+    assert {t.get_text() for t in grouped.get_legend().get_texts()} == {
+        "threads",
+        "processes",
+        "ideal",
+    }

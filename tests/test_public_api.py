@@ -18,6 +18,8 @@ EXPECTED = {
     "fetch",
     "fetch_all",
     "fetch_json",
+    "plot_bars",
+    "plot_measurements",
     "plot_timeline",
     "run",
     "serve",

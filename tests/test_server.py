@@ -33,8 +33,7 @@ import pytest
 import trio
 from yarl import URL
 
-from asynckit import _data
-from asynckit.server import LocalAPI, ServerError, serve, start_server
+from asynckit import LocalAPI, ServerError, _data, serve, start_server
 
 P = ParamSpec("P")
 
@@ -733,8 +732,8 @@ def test_cli_rejects_bad_settings_and_busy_ports(api: LocalAPI) -> None:
 
 def test_a_forgotten_server_stops_cleanly_at_exit() -> None:
     script = (
-        "import urllib.request, asynckit.server\n"
-        "api = asynckit.server.start_server(latency=0.05)\n"
+        "import urllib.request, asynckit\n"
+        "api = asynckit.start_server(latency=0.05)\n"
         "opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))\n"
         "print(opener.open(api.url + '/posts/1', timeout=10).status)\n"
     )
@@ -742,3 +741,14 @@ def test_a_forgotten_server_stops_cleanly_at_exit() -> None:
         [sys.executable, "-W", "always", "-c", script], capture_output=True, text=True, timeout=20
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "200\n", "")
+
+
+def test_the_command_line_module_starts_without_warnings():
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "asynckit.server", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--latency" in result.stdout and result.stderr == ""
