@@ -44,6 +44,7 @@ def test_the_settings_binder_installs_switch_off_pop_ups():
     assert "overrides.json" in (BINDER / "postBuild").read_text()
 
 
+@pytest.mark.timeout(900)  # builds a virtual environment from the package index
 def test_requirements_alone_run_the_start_here_notebook(tmp_path):
     # What Binder does: copy the repository, pip install -r binder/requirements.txt from its
     # root, then open the notebooks. Here: the files git knows, a fresh venv, nbclient.

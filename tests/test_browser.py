@@ -211,6 +211,7 @@ def _problems(cells: list[dict], expected_stderr: set[str]) -> list[str]:
     return found
 
 
+@pytest.mark.timeout(NOTEBOOK_TIMEOUT + 300)  # the run, plus starting JupyterLab and a kernel
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_in_jupyterlab(lab, browser, path):
     stored = json.loads(path.read_text())

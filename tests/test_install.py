@@ -48,6 +48,7 @@ nbformat.write(notebook, sys.argv[1])
 """
 
 
+@pytest.mark.timeout(900)  # builds a virtual environment from the package index
 def test_the_wheel_runs_the_readme_example_in_a_notebook(tmp_path):
     wheels = tmp_path / "wheels"
     subprocess.run(
