@@ -58,7 +58,8 @@ def plot_timeline(
     """Draw timelines: one row per task, one colour per kind of span, time in seconds.
 
     Several timelines are stacked one above the other on the same time axis, each under its
-    name. Failed spans are outlined in red and cross-hatched, cancelled ones hatched in grey.
+    name. Failed spans are cross-hatched in red, cancelled ones hatched in dark grey over their
+    kind's colour.
     ``rows`` chooses what a row is: ``"task"``, ``"label"``, ``"kind"``, ``"lanes"`` (spans
     packed into as few rows as never overlap) or ``"auto"`` (tasks, or lanes past 40 tasks).
     Task rows are named so that they read the same from run to run: "main" for the task that
@@ -168,6 +169,8 @@ def plot_timeline(
             va="center",
             fontsize=9,
             fontweight="bold",
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0},
+            zorder=5,
         )
     ax.tick_params(axis="y", length=0)
     ax.grid(axis="x", alpha=0.3)
@@ -438,9 +441,10 @@ def plot_measurements(
             label=f"{name}, ideal" if name in measured else name,
         )
     if "x" in log:
-        ax.set_xscale("log")
+        _plain_log_axis(ax.xaxis, list(x))
     if "y" in log:
-        ax.set_yscale("log")
+        drawn = [v for ys in [*measured.values(), *(ideal or {}).values()] for v in ys]
+        _plain_log_axis(ax.yaxis, drawn)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3, which="both" if log else "major")
@@ -448,6 +452,26 @@ def plot_measurements(
     if title:
         ax.set_title(title, loc="left", fontsize=10)
     return ax
+
+
+def _plain_log_axis(axis: Any, values: Sequence[float]) -> None:
+    """A logarithmic axis labelled 20, 50, 100, 200 rather than 2x10^1 ... 10^2: ticks at 1, 2
+    and 5 of each power of ten over a few decades, at the powers alone over more."""
+    import math
+
+    from matplotlib import ticker
+
+    if axis is axis.axes.xaxis:
+        axis.axes.set_xscale("log")
+    else:
+        axis.axes.set_yscale("log")
+    positive = [v for v in values if v == v and v > 0]
+    decades = math.log10(max(positive) / min(positive)) if positive else 0.0
+    axis.set_major_locator(
+        ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades <= 3 else (1.0,))
+    )
+    axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())
 
 
 def plot_bars(
