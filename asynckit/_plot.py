@@ -386,8 +386,11 @@ def _comparison_size(comparison: Comparison) -> tuple[float, float]:
 
 
 def _heights(comparison: Comparison) -> tuple[int, int]:
+    """Relative heights of the two timeline panels: by rows, but past a dozen rows a panel
+    grows no more (its bars get thinner), so that 100 items stay one readable figure."""
+
     def rows(timeline: Timeline) -> int:
-        return max(len(_assign_rows(timeline.spans, "auto")[0]), 1) + 2
+        return min(max(len(_assign_rows(timeline.spans, "auto")[0]), 1), 12) + 2
 
     return rows(comparison.sequential), rows(comparison.concurrent)
 
