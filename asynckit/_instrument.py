@@ -96,9 +96,10 @@ async def sleep(seconds: float, label: str | None = None) -> None:
         seconds = check_seconds(seconds)
     timeline = _active.get()
     curio_meta = sys.modules.get("curio.meta")  # Curio may run inside a cell's asyncio loop
+    loop = _get_running_loop()
     if (
         _sniffed.name is None
-        and _get_running_loop() is not None
+        and loop is not None
         and (curio_meta is None or not curio_meta.curio_running())
     ):
         if timeline is None:
@@ -106,10 +107,18 @@ async def sleep(seconds: float, label: str | None = None) -> None:
             return
         task = asyncio.current_task()
         name = task.get_name() if task is not None else None
+        handle = None
         start = perf_counter()
         try:
-            await asyncio.sleep(seconds)
+            if seconds:  # what asyncio.sleep does, without a second coroutine
+                future = loop.create_future()
+                handle = loop.call_later(seconds, _wake, future)
+                await future
+            else:
+                await asyncio.sleep(0)  # a bare yield to the loop
         except BaseException as exc:
+            if handle is not None:
+                handle.cancel()
             timeline._add(
                 label or _sleep_label(seconds),
                 "sleep",
@@ -143,6 +152,13 @@ async def sleep(seconds: float, label: str | None = None) -> None:
 
 
 _PLAIN_NUMBERS = (float, int)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 _sleep_labels: dict[float, str] = {}
 
 

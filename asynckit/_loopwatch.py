@@ -46,6 +46,8 @@ class TaskTracker:
         self._loop = loop
         self._previous: TaskFactory | None = loop.get_task_factory()
         self._installed = False
+        # Tasks under way: when each started, and its coroutine's name (for its label).
+        self._started: dict[int, tuple[float, str | None]] = {}
 
     def install(self) -> None:
         self._loop.set_task_factory(self._factory)  # type: ignore[arg-type]
@@ -55,6 +57,7 @@ class TaskTracker:
         if not self._installed:
             return
         self._installed = False
+        self._started.clear()  # tasks still running are not recorded (the timeline is done)
         # Put the previous factory back only if nobody replaced ours meanwhile.
         if self._loop.get_task_factory() == self._factory:
             self._loop.set_task_factory(self._previous)
@@ -66,22 +69,26 @@ class TaskTracker:
             task = self._previous(loop, coro, **kwargs)
         else:
             task = asyncio.Task(coro, loop=loop, **kwargs)
-        started = perf_counter()
-        timeline = self._timeline
-
-        def finished(done: asyncio.Future[Any]) -> None:
-            # Read the name now: create_task(name=...) names the task after the factory ran.
-            name = done.get_name() if isinstance(done, asyncio.Task) else repr(done)
-            if done.cancelled():
-                error: str | None = "cancelled"
-            else:
-                exc = getattr(done, "_exception", None)  # exception() would mark it retrieved
-                error = type(exc).__name__ if exc is not None else None
-            label = getattr(coro, "__qualname__", None) or name
-            timeline._add(label, "task", started, perf_counter(), name, error)
-
-        task.add_done_callback(finished)
+        # Few allocations per task: every object made here counts towards the garbage
+        # collector's next pass, which would slow the code under watch.
+        # Keyed by id, not by the task: a task nobody else holds must stay collectable.
+        self._started[id(task)] = (perf_counter(), getattr(coro, "__qualname__", None))
+        task.add_done_callback(self._finished)
         return task
+
+    def _finished(self, done: asyncio.Future[Any]) -> None:
+        entry = self._started.pop(id(done), None)
+        if entry is None:  # created before this tracker was installed
+            return
+        started, label = entry
+        # Read the name now: create_task(name=...) names the task after the factory ran.
+        name = done.get_name() if isinstance(done, asyncio.Task) else repr(done)
+        if done.cancelled():
+            error: str | None = "cancelled"
+        else:
+            exc = getattr(done, "_exception", None)  # exception() would mark it retrieved
+            error = type(exc).__name__ if exc is not None else None
+        self._timeline._add(label or name, "task", started, perf_counter(), name, error)
 
 
 class LagMeter:

@@ -382,7 +382,7 @@ def comparison_png(comparison: Comparison) -> bytes:
 
 def _comparison_size(comparison: Comparison) -> tuple[float, float]:
     rows = sum(_heights(comparison))
-    return (10.0, min(2.2 + 0.3 * rows, 7.5))
+    return (10.0, min(2.2 + 0.25 * rows, 6.0))
 
 
 def _heights(comparison: Comparison) -> tuple[int, int]:

@@ -167,3 +167,27 @@ def test_elapsed_covers_the_whole_block():
 
     tl = asyncio.run(main())
     assert tl.duration == 0.0 and tl.elapsed >= 0.045
+
+
+def test_tracking_keeps_no_task_alive():
+    # A fire-and-forget task that nobody holds is collected as it would be without tracking.
+    import weakref
+
+    async def forever():
+        await asyncio.Event().wait()
+
+    async def main():
+        with asynckit.Timeline(tasks=True):
+            task = asyncio.create_task(forever())
+            await asyncio.sleep(0)
+            ref = weakref.ref(task)
+            del task
+            gc.collect()
+            return ref()
+
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(lambda loop, context: None)  # "destroyed but pending" is the point
+    try:
+        assert loop.run_until_complete(main()) is None
+    finally:
+        loop.close()
