@@ -217,7 +217,10 @@ def test_notebook_runs_in_jupyterlab(lab, browser, path):
     stored = json.loads(path.read_text())
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(f"{lab.url}/lab/tree/notebooks/{path.name}?token={lab.token}")
+        # A workspace of its own, so that no tab (and kernel) of an earlier notebook reopens.
+        page.goto(
+            f"{lab.url}/lab/workspaces/{path.stem}/tree/notebooks/{path.name}?token={lab.token}"
+        )
         page.wait_for_function(WAIT_FOR_NOTEBOOK, arg=path.name, timeout=120_000)
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
         deadline = time.monotonic() + NOTEBOOK_TIMEOUT
