@@ -12,11 +12,11 @@ import trio
 import asynckit
 
 
-def naps(n=5, seconds=0.05):
+def naps(n=5, seconds=0.1):
     return lambda: [asynckit.sleep(seconds, label=f"nap {i}") for i in range(n)]
 
 
-def check_naps(c, n=5, seconds=0.05):
+def check_naps(c, n=5, seconds=0.1):
     assert isinstance(c, asynckit.Comparison)
     assert c.items == n
     assert len(c.sequential.spans) == n and len(c.concurrent.spans) == n
