@@ -34,7 +34,7 @@ async def five_naps():
 async def five_naps():
     await asyncio.gather(*(asyncio.sleep(0.1) for _ in range(5)))
 """,
-        "recorded 0 asynckit.sleep",
+        "recorded no asynckit.sleep",
     ),
     "a new loop": (
         "q2",

@@ -44,6 +44,11 @@ async def _five_naps(five_naps: Any) -> str:
             "it started the naps but did not wait for them; await them (gather waits for all)"
         )
     sleeps = [s for s in tl.spans if s.kind == "sleep"]
+    if not sleeps:
+        raise Mistake(
+            "the timeline recorded no asynckit.sleep(...) while five_naps() ran: it should "
+            "await five `asynckit.sleep(0.1)` (asyncio.sleep waits the same, but leaves no trace)"
+        )
     if len(sleeps) != 5:
         raise Mistake(
             f"the timeline recorded {len(sleeps)} asynckit.sleep(...) where 5 were asked for: "
