@@ -70,7 +70,7 @@ def test_the_article_opens_notebook_01_verbatim() -> None:
     lines = [line for line in source(first_code).splitlines() if line.strip()]
     assert lines[: len(example.splitlines())] == example.splitlines(), source(first_code)
     assert "nbval-check-output" in first_code["metadata"].get("tags", [])
-    printed = "".join(o.get("text", "") for o in first_code["outputs"])
+    printed = "".join("".join(o.get("text", "")) for o in first_code["outputs"])
     assert printed == "Hello,\nHello,\nHello,\nworld!\nworld!\nworld!\n", printed
 
 
