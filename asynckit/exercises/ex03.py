@@ -2,7 +2,8 @@
 
 Trio, Curio and AnyIO's Trio backend each run in a worker thread of their own, as in the
 notebook (``await asyncio.to_thread(trio.run, ...)``), so the check's asyncio loop keeps running.
-Curio 1.6 cannot be imported on Python 3.13 and later: its exercise is skipped there.
+Curio 1.6 cannot be imported on Python 3.12 and later (it uses ``ssl.wrap_socket`` and names of
+``multiprocessing.connection`` that 3.12 removed): its exercise is skipped there.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ __all__ = ["GIVEN", "q1", "q2", "q3"]
 GIVEN: dict[str, Any] = {"anyio": anyio, "trio": trio}
 try:
     import curio
-except Exception:  # Curio 1.6 does not import on Python 3.13+
+except Exception:  # Curio 1.6 does not import on Python 3.12+
     curio = None
 else:
     GIVEN["curio"] = curio
@@ -147,7 +148,7 @@ async def _all_or_raise(answer: Any) -> str:
     if curio is None:
         raise Skip(
             f"Curio 1.6 cannot be imported on Python {sys.version.split()[0]}, so this check "
-            "cannot run here; it runs on Python 3.11 and 3.12"
+            "cannot run here; it runs on Python 3.11"
         )
     all_or_raise = function(answer, "all_or_raise")
 

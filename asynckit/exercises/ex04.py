@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from ._exercise import Exercise, Mistake, local_api
@@ -39,7 +39,7 @@ class _Source:
         self.closed = False
         self.items = self._items()
 
-    async def _items(self) -> AsyncIterator[int]:
+    async def _items(self) -> AsyncGenerator[int, None]:
         try:
             for i in range(self.count):
                 self.pulled += 1
@@ -50,7 +50,11 @@ class _Source:
     @property
     def open(self) -> bool:
         """Started and not closed: suspended at a ``yield``, its ``finally`` still to run."""
-        return self.pulled > 0 and not self.closed and self.items.ag_frame is not None
+        return (
+            self.pulled > 0
+            and not self.closed
+            and getattr(self.items, "ag_frame", None) is not None
+        )
 
 
 q1 = Exercise(
