@@ -67,7 +67,7 @@ async def careful(log):
         except asyncio.CancelledError:
             log.append("cleaned up")
 """,
-        "It caught the CancelledError and carried on",
+        "it caught the CancelledError and carried on",
     ),
     "cleans up, then swallows": (
         "q2",

@@ -163,7 +163,7 @@ async def _careful(answer: Any) -> str:
     if outcome == "went on":
         raise Mistake(
             f"the timeout cancelled careful() at {deadline} s, but it went on: its log reads "
-            f"{entries[:6]}{' ...' if len(entries) > 6 else ''}. It caught the CancelledError "
+            f"{entries[:6]}{' ...' if len(entries) > 6 else ''}: it caught the CancelledError "
             "and carried on; append 'cleaned up' and let the cancellation go on (re-raise it, "
             "or clean up in finally)"
         )
