@@ -162,6 +162,8 @@ async def _sums_in_processes(sums_in_processes: Any) -> str:
     finally:
         await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
     expected = [n * (n - 1) // 2 for n in sizes]
+    if sums is None and not pool.submitted:
+        raise Mistake("sums_in_processes returned None: return the list of sums, in order")
     if not pool.submitted:
         raise Mistake(
             "no job reached the process pool: the sums were computed in the notebook's own "
