@@ -150,9 +150,9 @@ q2 = Exercise(
             pacer, permits = Pacer(rate), asyncio.Semaphore(limit)
 
             async def one(url):
-                await pacer.wait()
+                await pacer.wait()  # wait for the rate first, holding no permit
                 async with permits:
-                    return await asynckit.fetch_json(session, url)
+                    return await asynckit.fetch_json(session, url)  # at most `limit` in flight
 
             return await asyncio.gather(*(one(url) for url in urls))
     """,
