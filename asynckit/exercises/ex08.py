@@ -230,7 +230,7 @@ async def _spawn(spawn: Any, spawned: Any = None, failures: Any = None) -> str:
         if pending:
             await asyncio.wait(pending, timeout=2)
         del pending
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.1)  # time for a charge nobody kept to fail, too
         gc.collect()  # an exception nobody retrieved is reported now
     finally:
         loop.set_exception_handler(previous)
