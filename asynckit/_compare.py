@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from ._instrument import current_library
-from ._timeline import Timeline, error_name
+from ._library import current_library, error_name
+from ._timeline import Timeline
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -255,7 +255,7 @@ def _readable(names: list[str], timeline: Timeline) -> list[str]:
     counter = itertools.count(1)
     return [
         "main"
-        if name == timeline._entered_by
+        if name == timeline.main_task
         else f"task {next(counter)}"
         if _DEFAULT_TASK_NAME.fullmatch(name)
         else name

@@ -22,7 +22,7 @@ def synthetic(n, tasks, name=None, error_every=0):
         for i in range(n):
             start = origin + (i // tasks) * 0.01
             error = "cancelled" if error_every and i % error_every == 0 else None
-            tl._add(
+            tl._recorder.add(
                 f"s{i}",
                 "sleep" if i % 2 else "fetch",
                 start,
