@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import itertools
 import math
+import time
 
 import curio
 import pytest
@@ -192,3 +193,26 @@ def test_traced_refuses_generators_and_bad_labels():
 
     with pytest.raises(TypeError, match="label"):
         asynckit.traced(3)  # type: ignore[call-overload]
+
+
+def test_cpu_work_is_calibrated_before_its_span_starts(monkeypatch):
+    import asynckit._instrument as instrument
+
+    real = instrument._steps_per_second
+
+    def slow_first_calibration():
+        if not calibrated:
+            time.sleep(0.3)  # a measurement that takes long, as on a busy machine
+            calibrated.append(True)
+        return real()
+
+    calibrated = []
+    monkeypatch.setattr(instrument, "_steps_per_second", slow_first_calibration)
+
+    async def main():
+        with asynckit.Timeline() as tl:
+            asynckit.work(0.02, label="computed", cpu=True)
+        return tl
+
+    (s,) = asyncio.run(main()).spans
+    assert calibrated and s.duration < 0.25  # the 0.3 s of measuring is not in the span
