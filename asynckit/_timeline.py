@@ -144,7 +144,9 @@ class Timeline:
     Two options watch the asyncio loop itself, cheaply enough to leave on in a lesson.
     ``tasks=True`` also records the lifetime of every asyncio task created inside the block,
     libraries' tasks included, as spans of kind "task" (a task factory is installed for the
-    block, composed with any existing one, and restored after). ``lag=True`` measures how late
+    block, composed with any existing one, and restored after). Each task is recorded once:
+    by the innermost such timeline of the context that creates it, or by the one entered last
+    when that context has none. Eager tasks (Python 3.12+) start before their first step. ``lag=True`` measures how late
     the loop wakes a callback due every 5 ms: the plot draws it as a trace under the spans, so a
     blocking call shows up as a spike, and ``max_lag`` gives the worst, in seconds.
 
