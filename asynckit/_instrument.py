@@ -10,6 +10,7 @@ import time
 from asyncio import _get_running_loop
 from asyncio import current_task as _current_asyncio_task
 from collections.abc import Callable, Coroutine
+from sys import modules as _modules
 from time import perf_counter
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
@@ -17,7 +18,6 @@ from typing import Any, ParamSpec, TypeVar, overload
 from sniffio import thread_local as _sniffed
 
 from ._library import (
-    curio_running,
     current_library,
     current_task,
     current_task_async,
@@ -62,12 +62,18 @@ async def sleep(seconds: float, label: str | None = None) -> None:
         seconds = check_seconds(seconds)
     recorder = _active.get()
     loop = _get_running_loop()
-    # Curio may run inside a cell's asyncio loop, where only Curio's own sleep works.
-    if _sniffed.name is None and loop is not None and not curio_running():
+    curio_meta = _modules.get("curio.meta")  # Curio may run inside a cell's asyncio loop
+    if (
+        _sniffed.name is None
+        and loop is not None
+        and (curio_meta is None or not curio_meta.curio_running())
+    ):
         if recorder is None:
             await asyncio.sleep(seconds)
             return
         task = _current_asyncio_task(loop)
+        if label is None:
+            label = _sleep_labels.get(seconds) or _sleep_label(seconds)
         handle = None
         start = perf_counter()
         try:
@@ -80,18 +86,9 @@ async def sleep(seconds: float, label: str | None = None) -> None:
         except BaseException as exc:
             if handle is not None:
                 handle.cancel()
-            recorder.add(
-                label or _sleep_label(seconds),
-                "sleep",
-                start,
-                perf_counter(),
-                recorder.row(task),
-                error_name(exc),
-            )
+            recorder.add(label, "sleep", start, perf_counter(), recorder.row(task), error_name(exc))
             raise
-        recorder.add(
-            label or _sleep_label(seconds), "sleep", start, perf_counter(), recorder.row(task)
-        )
+        recorder.add(label, "sleep", start, perf_counter(), recorder.row(task))
         return
     library = current_library("asynckit.sleep()")
     sleep_in_library = library_sleep(library)

@@ -6,7 +6,7 @@ import contextlib
 import weakref
 from contextvars import ContextVar, Token
 from dataclasses import asdict, dataclass
-from threading import current_thread
+from threading import current_thread, local
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -77,11 +77,22 @@ class Recorder:
         """Add a span from ``start`` to ``end`` (``perf_counter()`` readings) in ``row``,
         unless the timeline has closed."""
         if not self.closed:
-            thread = current_thread().name
+            thread = _thread.name
             if error is None and detail is None:
                 self.spans.append((label, kind, start, end, row, thread))
             else:
                 self.spans.append((label, kind, start, end, row, thread, error, detail))
+
+
+class _ThreadName(local):
+    """This thread's name, read once per thread (threading.current_thread() costs more than
+    the rest of recording a span)."""
+
+    def __init__(self) -> None:
+        self.name = current_thread().name
+
+
+_thread = _ThreadName()
 
 
 _active: ContextVar[Recorder | None] = ContextVar("asynckit_recorder", default=None)
@@ -146,9 +157,10 @@ class Timeline:
     libraries' tasks included, as spans of kind "task" (a task factory is installed for the
     block, composed with any existing one, and restored after). Each task is recorded once:
     by the innermost such timeline of the context that creates it, or by the one entered last
-    when that context has none. Eager tasks (Python 3.12+) start before their first step. ``lag=True`` measures how late
-    the loop wakes a callback due every 5 ms: the plot draws it as a trace under the spans, so a
-    blocking call shows up as a spike, and ``max_lag`` gives the worst, in seconds.
+    when that context has none. Eager tasks (Python 3.12+) start before their first step.
+    ``lag=True`` measures how late the loop wakes a callback due every 5 ms: the plot draws it
+    as a trace under the spans, so a blocking call shows up as a spike, and ``max_lag`` gives
+    the worst, in seconds.
 
     Example::
 

@@ -1,17 +1,26 @@
-"""What recording costs: N concurrent asynckit.sleep in a Timeline against bare asyncio.sleep.
+"""What recording costs: asynckit.sleep in a Timeline, outside one, and bare asyncio.sleep.
 
-Both sleep 1 ms (real timers, as an I/O wait would use); the ratio of wall times, the extra
-microseconds per span, and the ratio of peak memory (tracemalloc) are printed.
+N concurrent sleeps of 1 ms (real timers, as an I/O wait would use), three ways, taking turns:
 
-    python benchmarks/bench_overhead.py [--quick]
+- ``record_us_per_span``: asynckit.sleep inside a Timeline against the same call outside one,
+  in microseconds per span: what recording itself costs;
+- ``overhead_ratio_10k`` and ``overhead_ratio_100k``: asynckit.sleep in a Timeline against
+  bare asyncio.sleep, wall time over wall time;
+- ``rss_ratio_100k``: the same two runs' peak memory (tracemalloc), recorded over bare.
+
+    python benchmarks/bench_overhead.py [--quick] [--json]
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import json
+import platform
 import sys
 import tracemalloc
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from _common import interleaved
 
@@ -24,42 +33,52 @@ async def _bare(n: int) -> None:
     await asyncio.gather(*(asyncio.sleep(SLEEP) for _ in range(n)))
 
 
+async def _unrecorded(n: int) -> None:
+    await asyncio.gather(*(asynckit.sleep(SLEEP) for _ in range(n)))
+
+
 async def _recorded(n: int) -> None:
     with asynckit.Timeline():
         await asyncio.gather(*(asynckit.sleep(SLEEP) for _ in range(n)))
 
 
-def _peak_bytes(runner: object, n: int) -> float:
+def _peak_bytes(runner: Callable[[int], Coroutine[Any, Any, None]], n: int) -> float:
     gc.collect()
     tracemalloc.start()
     try:
-        asyncio.run(runner(n))  # type: ignore[operator]
+        asyncio.run(runner(n))
         return float(tracemalloc.get_traced_memory()[1])
     finally:
         tracemalloc.stop()
 
 
 def measure(quick: bool = False) -> dict[str, float]:
-    repeats = 3 if quick else 11
+    repeats = 3 if quick else 15
     small, large = (2_000, 20_000) if quick else (10_000, 100_000)
     times = {}
-    for n, rounds in ((small, repeats), (large, max(3, repeats // 2))):
-        medians = interleaved(
+    for n, rounds in ((small, repeats), (large, max(3, repeats // 3))):
+        times[n] = interleaved(
             {
                 "bare": lambda n=n: asyncio.run(_bare(n)),
+                "unrecorded": lambda n=n: asyncio.run(_unrecorded(n)),
                 "recorded": lambda n=n: asyncio.run(_recorded(n)),
             },
             rounds,
         )
-        times[n] = medians
     return {
+        "record_us_per_span": (times[small]["recorded"] - times[small]["unrecorded"])
+        / small
+        * 1e6,
         "overhead_ratio_10k": times[small]["recorded"] / times[small]["bare"],
         "overhead_ratio_100k": times[large]["recorded"] / times[large]["bare"],
         "rss_ratio_100k": _peak_bytes(_recorded, large) / _peak_bytes(_bare, large),
-        "extra_us_per_span": (times[small]["recorded"] - times[small]["bare"]) / small * 1e6,
     }
 
 
 if __name__ == "__main__":
-    for key, value in measure(quick="--quick" in sys.argv).items():
-        print(f"{key:24} {value:10.3f}")
+    figures = measure(quick="--quick" in sys.argv)
+    if "--json" in sys.argv:  # how benchmarks/run.py reads it from another interpreter
+        print(json.dumps({"python": platform.python_version(), **figures}))
+    else:
+        for key, value in figures.items():
+            print(f"{key:24} {value:10.3f}")
