@@ -66,9 +66,7 @@ def measure(quick: bool = False) -> dict[str, float]:
             rounds,
         )
     return {
-        "record_us_per_span": (times[small]["recorded"] - times[small]["unrecorded"])
-        / small
-        * 1e6,
+        "record_us_per_span": (times[small]["recorded"] - times[small]["unrecorded"]) / small * 1e6,
         "overhead_ratio_10k": times[small]["recorded"] / times[small]["bare"],
         "overhead_ratio_100k": times[large]["recorded"] / times[large]["bare"],
         "rss_ratio_100k": _peak_bytes(_recorded, large) / _peak_bytes(_bare, large),
