@@ -1,11 +1,13 @@
 """What recording costs: asynckit.sleep in a Timeline, outside one, and bare asyncio.sleep.
 
-N concurrent sleeps of 1 ms (real timers, as an I/O wait would use), three ways, taking turns:
+Every figure comes from runs taken in turns, medians of repetitions:
 
-- ``record_us_per_span``: asynckit.sleep inside a Timeline against the same call outside one,
-  in microseconds per span: what recording itself costs;
-- ``overhead_ratio_10k`` and ``overhead_ratio_100k``: asynckit.sleep in a Timeline against
-  bare asyncio.sleep, wall time over wall time;
+- ``record_us_per_span``: what recording itself costs, in microseconds per span: one task
+  awaits ``asynckit.sleep(0)`` many times inside a Timeline, then the same calls outside one
+  (no timers and no crowd of tasks, so the difference is recording and little noise);
+- ``overhead_ratio_10k`` and ``overhead_ratio_100k``: N concurrent sleeps of 1 ms (real
+  timers, as an I/O wait would use), asynckit.sleep in a Timeline against bare asyncio.sleep,
+  wall time over wall time;
 - ``rss_ratio_100k``: the same two runs' peak memory (tracemalloc), recorded over bare.
 
     python benchmarks/bench_overhead.py [--quick] [--json]
@@ -33,8 +35,15 @@ async def _bare(n: int) -> None:
     await asyncio.gather(*(asyncio.sleep(SLEEP) for _ in range(n)))
 
 
-async def _unrecorded(n: int) -> None:
-    await asyncio.gather(*(asynckit.sleep(SLEEP) for _ in range(n)))
+async def _in_turn(n: int) -> None:
+    sleep = asynckit.sleep
+    for _ in range(n):
+        await sleep(0)
+
+
+async def _in_turn_recorded(n: int) -> None:
+    with asynckit.Timeline():
+        await _in_turn(n)
 
 
 async def _recorded(n: int) -> None:
@@ -53,20 +62,27 @@ def _peak_bytes(runner: Callable[[int], Coroutine[Any, Any, None]], n: int) -> f
 
 
 def measure(quick: bool = False) -> dict[str, float]:
-    repeats = 3 if quick else 15
+    repeats = 3 if quick else 11
     small, large = (2_000, 20_000) if quick else (10_000, 100_000)
+    calls = 5_000 if quick else 20_000
+    in_turn = interleaved(
+        {
+            "outside": lambda: asyncio.run(_in_turn(calls)),
+            "inside": lambda: asyncio.run(_in_turn_recorded(calls)),
+        },
+        repeats * 2,
+    )
     times = {}
-    for n, rounds in ((small, repeats), (large, max(3, repeats // 3))):
+    for n, rounds in ((small, repeats), (large, max(3, repeats // 2))):
         times[n] = interleaved(
             {
                 "bare": lambda n=n: asyncio.run(_bare(n)),
-                "unrecorded": lambda n=n: asyncio.run(_unrecorded(n)),
                 "recorded": lambda n=n: asyncio.run(_recorded(n)),
             },
             rounds,
         )
     return {
-        "record_us_per_span": (times[small]["recorded"] - times[small]["unrecorded"]) / small * 1e6,
+        "record_us_per_span": (in_turn["inside"] - in_turn["outside"]) / calls * 1e6,
         "overhead_ratio_10k": times[small]["recorded"] / times[small]["bare"],
         "overhead_ratio_100k": times[large]["recorded"] / times[large]["bare"],
         "rss_ratio_100k": _peak_bytes(_recorded, large) / _peak_bytes(_bare, large),
