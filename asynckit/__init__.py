@@ -15,8 +15,8 @@ from ._compare import Comparison, compare
 from ._errors import AsynckitError
 from ._http import FetchError, fetch, fetch_all, fetch_json
 from ._instrument import sleep, span, traced, work
-from ._jupyter import run
 from ._plot import plot_bars, plot_measurements, plot_timeline
+from ._run import run
 from ._server import LocalAPI, ServerError, serve, start_server
 from ._timeline import Span, Timeline
 

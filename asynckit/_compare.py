@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from ._instrument import current_library
-from ._timeline import Timeline, error_name
+from ._library import current_library, error_name
+from ._timeline import Timeline
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -87,10 +88,12 @@ async def compare(
     measure both, each under its own Timeline.
 
     ``make_batch`` is called twice and must return a fresh list of awaitables each time (a
-    coroutine can only be awaited once). The concurrent run uses asyncio's TaskGroup, a Trio
-    nursery or a Curio task group, whichever library is running, so if an item fails the
-    others are cancelled and the failure propagates as an ExceptionGroup. Coroutines that
-    a failure leaves unawaited are closed, never left behind.
+    coroutine can only be awaited once). Tasks, futures and coroutines that have already
+    started are refused with a ``TypeError``: they run before compare() can time them, so a
+    "sequential" run of them would really be concurrent. The concurrent run uses asyncio's
+    TaskGroup, a Trio nursery or a Curio task group, whichever library is running, so if an
+    item fails the others are cancelled and the failure propagates as an ExceptionGroup.
+    Coroutines that a failure leaves unawaited are closed, never left behind.
 
     Example::
 
@@ -153,6 +156,10 @@ def _fresh_batch(make_batch: Callable[[], Iterable[Awaitable[Any]]]) -> list[Awa
             f"make_batch must return a list of awaitables, not {type(made).__name__}"
         ) from None
     for index, item in enumerate(batch):
+        problem = _not_fresh(item, batch[:index])
+        if problem is not None:
+            _close_all(batch)
+            raise TypeError(f"make_batch returned {problem} at index {index}{_FRESH_HINT}")
         if not inspect.isawaitable(item):
             _close_all(batch)
             raise TypeError(
@@ -163,6 +170,37 @@ def _fresh_batch(make_batch: Callable[[], Iterable[Awaitable[Any]]]) -> list[Awa
     if not batch:
         raise ValueError("make_batch returned an empty batch: there is nothing to compare")
     return batch
+
+
+_FRESH_HINT = (
+    ": compare() times each item from its start, so every item must be a coroutine that has "
+    "not started yet. Pass a make_batch that builds fresh coroutines each time it is called, "
+    "for example lambda: [fetch(i) for i in range(3)], rather than tasks or futures that are "
+    "already running"
+)
+
+
+def _not_fresh(item: object, before: list[Awaitable[Any]]) -> str | None:
+    """What is wrong with ``item`` as an item to time, or None: a task or a future is already
+    running (or done), and a coroutine may have started, finished, or appear twice."""
+    if isinstance(item, asyncio.Task):
+        return "an asyncio Task, already running"
+    if asyncio.isfuture(item):
+        return "a Future, which something else is already working on"
+    if inspect.iscoroutine(item):
+        state = inspect.getcoroutinestate(item)
+        if state != inspect.CORO_CREATED:
+            return f"a coroutine that has already {_STARTED[state]}"
+        if any(other is item for other in before):
+            return "the same coroutine a second time"
+    return None
+
+
+_STARTED = {
+    inspect.CORO_RUNNING: "started (it is running)",
+    inspect.CORO_SUSPENDED: "started",
+    inspect.CORO_CLOSED: "finished",
+}
 
 
 def _close_all(items: object) -> None:
@@ -182,8 +220,6 @@ async def _await(awaitable: Awaitable[Any]) -> Any:
 async def _run_concurrently(library: str, batch: list[Awaitable[Any]]) -> None:
     names = [f"item {i}" for i in range(len(batch))]
     if library == "asyncio":
-        import asyncio
-
         async with asyncio.TaskGroup() as group:
             for name, awaitable in zip(names, batch, strict=True):
                 group.create_task(_await(awaitable), name=name)

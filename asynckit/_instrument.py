@@ -6,28 +6,28 @@ import asyncio
 import functools
 import inspect
 import math
-import sys
 import time
 from asyncio import _get_running_loop
-from collections.abc import Awaitable, Callable, Coroutine
-from threading import current_thread
+from asyncio import current_task as _current_asyncio_task
+from collections.abc import Callable, Coroutine
+from sys import modules as _modules
 from time import perf_counter
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
 
 from sniffio import thread_local as _sniffed
 
-from ._errors import AsynckitError
-from ._timeline import (
-    Timeline,
-    _active,
-    active_timeline,
+from ._library import (
+    current_library,
+    current_task,
+    current_task_async,
     error_name,
-    running_library,
-    short_task_name,
-    task_name,
+    library_sleep,
 )
+from ._timeline import Recorder, _active, active_recorder
 
+# current_library lives in ._library; it is named here too for the modules that import it
+# from this one.
 __all__ = ["check_seconds", "current_library", "sleep", "span", "traced", "work"]
 
 P = ParamSpec("P")
@@ -41,40 +41,6 @@ def check_seconds(value: object, name: str = "seconds") -> float:
     if math.isnan(value) or value < 0:
         raise ValueError(f"{name} must be zero or more seconds, got {value!r}")
     return float(value)
-
-
-def current_library(what: str) -> str:
-    """The async library running this code, or an error saying that ``what`` needs one."""
-    library = running_library()
-    if library is None:
-        raise AsynckitError(
-            f"{what} must be awaited under asyncio, Trio or Curio (for example in a Jupyter "
-            "cell, or inside asyncio.run(...))"
-        )
-    return library
-
-
-def _library_sleep(library: str) -> Callable[[float], Awaitable[Any]]:
-    if library == "asyncio":
-        return asyncio.sleep
-    if library == "trio":
-        import trio
-
-        return trio.sleep
-    if library == "curio":
-        import curio
-
-        return curio.sleep  # type: ignore[no-any-return]
-    raise AsynckitError(f"asynckit supports asyncio, Trio and Curio, not {library}")
-
-
-async def _task_name_async(timeline: Timeline, library: str) -> str | None:
-    if library == "curio":
-        import curio
-
-        task = await curio.current_task()
-        return timeline._distinct(task, short_task_name(task.name)) if task is not None else None
-    return task_name(timeline, library)
 
 
 async def sleep(seconds: float, label: str | None = None) -> None:
@@ -94,19 +60,20 @@ async def sleep(seconds: float, label: str | None = None) -> None:
     # The asyncio path is kept lean: recording must cost far less than the sleep itself.
     if type(seconds) not in _PLAIN_NUMBERS or not seconds >= 0:
         seconds = check_seconds(seconds)
-    timeline = _active.get()
-    curio_meta = sys.modules.get("curio.meta")  # Curio may run inside a cell's asyncio loop
+    recorder = _active.get()
     loop = _get_running_loop()
+    curio_meta = _modules.get("curio.meta")  # Curio may run inside a cell's asyncio loop
     if (
         _sniffed.name is None
         and loop is not None
         and (curio_meta is None or not curio_meta.curio_running())
     ):
-        if timeline is None:
+        if recorder is None:
             await asyncio.sleep(seconds)
             return
-        task = asyncio.current_task()
-        name = task.get_name() if task is not None else None
+        task = _current_asyncio_task(loop)
+        if label is None:
+            label = _sleep_labels.get(seconds) or _sleep_label(seconds)
         handle = None
         start = perf_counter()
         try:
@@ -119,36 +86,25 @@ async def sleep(seconds: float, label: str | None = None) -> None:
         except BaseException as exc:
             if handle is not None:
                 handle.cancel()
-            timeline._add(
-                label or _sleep_label(seconds),
-                "sleep",
-                start,
-                perf_counter(),
-                name,
-                error_name(exc),
-            )
+            recorder.add(label, "sleep", start, perf_counter(), recorder.row(task), error_name(exc))
             raise
-        end = perf_counter()
-        if not timeline._closed:  # Timeline._add, inlined for the common case
-            timeline._raw.append(
-                (label or _sleep_label(seconds), "sleep", start, end, name, current_thread().name)
-            )
+        recorder.add(label, "sleep", start, perf_counter(), recorder.row(task))
         return
     library = current_library("asynckit.sleep()")
-    library_sleep = _library_sleep(library)
-    if timeline is None:
-        await library_sleep(seconds)
+    sleep_in_library = library_sleep(library)
+    if recorder is None:
+        await sleep_in_library(seconds)
         return
-    name = await _task_name_async(timeline, library)
+    row = recorder.row(await current_task_async(library))
     start = perf_counter()
     try:
-        await library_sleep(seconds)
+        await sleep_in_library(seconds)
     except BaseException as exc:
-        timeline._add(
-            label or _sleep_label(seconds), "sleep", start, perf_counter(), name, error_name(exc)
+        recorder.add(
+            label or _sleep_label(seconds), "sleep", start, perf_counter(), row, error_name(exc)
         )
         raise
-    timeline._add(label or _sleep_label(seconds), "sleep", start, perf_counter(), name)
+    recorder.add(label or _sleep_label(seconds), "sleep", start, perf_counter(), row)
 
 
 _PLAIN_NUMBERS = (float, int)
@@ -190,18 +146,19 @@ def work(seconds: float, label: str | None = None, *, cpu: bool = False) -> None
             await asyncio.to_thread(asynckit.work, 0.2)         # the loop stays free
     """
     seconds = check_seconds(seconds)
-    timeline = active_timeline()
+    steps = round(seconds * _steps_per_second()) if cpu else 0  # calibrated before timing
+    recorder = active_recorder()
     start = perf_counter()
     try:
         if cpu:
-            _compute(round(seconds * _steps_per_second()))
+            _compute(steps)
         else:
             time.sleep(seconds)
     finally:
-        if timeline is not None:
+        if recorder is not None:
             end = perf_counter()
             name = label if label is not None else f"work({seconds:g})"
-            timeline._add(name, "work", start, end, task_name(timeline))
+            recorder.add(name, "work", start, end, recorder.row(current_task()))
 
 
 _calibration: list[float] = []
@@ -241,7 +198,7 @@ class span:
             s.detail = f"{len(posts)} posts"
     """
 
-    __slots__ = ("_start", "_task", "_timeline", "detail", "kind", "label")
+    __slots__ = ("_recorder", "_row", "_start", "detail", "kind", "label")
 
     def __init__(self, label: str, kind: str = "span") -> None:
         if not isinstance(label, str):
@@ -251,14 +208,14 @@ class span:
         self.label = label
         self.kind = kind
         self.detail: str | None = None
-        self._timeline: Timeline | None = None
-        self._task: str | None = None
+        self._recorder: Recorder | None = None
+        self._row: str | None = None
         self._start = 0.0
 
     def __enter__(self) -> span:
-        self._timeline = active_timeline()
-        if self._timeline is not None:
-            self._task = task_name(self._timeline)
+        self._recorder = recorder = active_recorder()
+        if recorder is not None:
+            self._row = recorder.row(current_task())
         self._start = perf_counter()
         return self
 
@@ -268,19 +225,18 @@ class span:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        timeline, self._timeline = self._timeline, None
-        if timeline is not None:
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None:
             error = error_name(exc) if exc is not None else None
-            timeline._add(
-                self.label, self.kind, self._start, perf_counter(), self._task, error, self.detail
+            recorder.add(
+                self.label, self.kind, self._start, perf_counter(), self._row, error, self.detail
             )
 
     async def __aenter__(self) -> span:
-        self._timeline = active_timeline()
-        if self._timeline is not None:
-            self._task = await _task_name_async(
-                self._timeline, current_library("async with asynckit.span()")
-            )
+        self._recorder = recorder = active_recorder()
+        if recorder is not None:
+            library = current_library("async with asynckit.span()")
+            self._row = recorder.row(await current_task_async(library))
         self._start = perf_counter()
         return self
 

@@ -7,9 +7,8 @@ import io
 import itertools
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-
-from ._timeline import Span, Timeline
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from ._compare import Comparison
+    from ._timeline import Span, Timeline
 
 __all__ = [
     "KIND_COLOURS",
@@ -40,6 +40,8 @@ KIND_COLOURS: dict[str, str] = {
 _FALLBACK_COLOURS = ["#64B5CD", "#CCB974", "#937860", "#DA8BC3", "#8C8C8C"]
 _FAILED = "#C44E52"
 _CANCELLED = "#4D4D4D"
+#: How a failed or a cancelled span is marked over its kind's colour: (state, colour, hatch).
+_STATES = (("failed", _FAILED, "xxx"), ("cancelled", _CANCELLED, "///"))
 _LAG = "#C44E52"
 #: Past this many rows in one timeline, spans are packed into lanes instead of one row per task.
 MAX_ROWS = 40
@@ -74,46 +76,98 @@ def plot_timeline(
         ax = asynckit.plot_timeline(tl_asyncio, tl_trio, title="same work, two libraries")
         ax.figure.savefig("timelines.png")
     """
-    from matplotlib.collections import PolyCollection
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
     if not timelines:
         raise TypeError("plot_timeline needs at least one Timeline")
     for timeline in timelines:
-        if not isinstance(timeline, Timeline):
+        if not isinstance(timeline, _Drawable):
             raise TypeError(f"plot_timeline draws Timelines, not {type(timeline).__name__}")
     if rows not in ("auto", "task", "label", "kind", "lanes"):
         raise ValueError(f"rows must be 'auto', 'task', 'label', 'kind' or 'lanes', not {rows!r}")
-
-    import numpy as np
 
     if ax is None:
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=figure_size(*timelines), dpi=DPI, layout="constrained")
+    layout = _lay_out(timelines, rows)
+    colours = _draw(ax, layout, ideal)
+    legend = _add_legend(ax, layout, colours, ideal, ideal_label)
+    if title is None and len(timelines) == 1:
+        title = timelines[0].name
+    if title:  # on a line of its own above the legend, so that neither covers the other
+        ax.set_title(title, loc="left", fontsize=10, pad=18 if legend else 6)
+    return ax
 
-    # Rows top to bottom: per timeline, a header row with its name (when there are several),
-    # its span rows, and a row for the loop-lag trace (when it measured lag).
-    row_names: list[str] = []
-    headers: list[tuple[int, str]] = []
-    lag_rows: list[tuple[int, Timeline]] = []
-    placed: list[tuple[Span, int]] = []
+
+@runtime_checkable
+class _Drawable(Protocol):
+    """What drawing needs of a Timeline (checked by shape: this module draws timelines, the
+    timeline module records them, and neither needs the other to load)."""
+
+    name: str | None
+    lag: bool
+
+    @property
+    def spans(self) -> list[Span]: ...
+    @property
+    def lag_samples(self) -> list[tuple[float, float]]: ...
+    @property
+    def max_lag(self) -> float: ...
+    @property
+    def main_task(self) -> str | None: ...
+
+
+@dataclass
+class _Layout:
+    """Where everything goes: row names top to bottom, the header row and name of each
+    timeline (when there are several), the row of each lag trace, and each span's row."""
+
+    rows: list[str] = field(default_factory=list)
+    headers: list[tuple[int, str]] = field(default_factory=list)
+    lag_rows: list[tuple[int, Timeline]] = field(default_factory=list)
+    placed: list[tuple[Span, int]] = field(default_factory=list)
+
+    @property
+    def kinds(self) -> list[str]:
+        return sorted({s.kind for s, _ in self.placed}, key=_kind_order)
+
+    @property
+    def states(self) -> set[str | None]:
+        return {_state(s) for s, _ in self.placed}
+
+    @property
+    def end(self) -> float:
+        """The latest time drawn: the last span's end, or the last lag sample."""
+        end = max((s.end for s, _ in self.placed), default=0.0)
+        return max([end] + [t.lag_samples[-1][0] for _, t in self.lag_rows if t.lag_samples])
+
+
+def _lay_out(timelines: Sequence[Timeline], rows: str) -> _Layout:
+    """Rows top to bottom: per timeline, a header row with its name (when there are several),
+    its span rows, and a row for the loop-lag trace (when it measured lag)."""
+    layout = _Layout()
     for index, timeline in enumerate(timelines):
         if len(timelines) > 1:
-            headers.append((len(row_names), timeline.name or f"timeline {index + 1}"))
-            row_names.append("")
+            layout.headers.append((len(layout.rows), timeline.name or f"timeline {index + 1}"))
+            layout.rows.append("")
         names, rows_of = _assign_rows(timeline.spans, rows)
-        first_row = len(row_names)
-        row_names.extend(_readable(names, timeline) if rows in ("auto", "task") else names)
-        placed.extend((s, first_row + r) for s, r in rows_of)
+        first_row = len(layout.rows)
+        layout.rows.extend(_readable(names, timeline) if rows in ("auto", "task") else names)
+        layout.placed.extend((s, first_row + r) for s, r in rows_of)
         if timeline.lag:
-            lag_rows.append((len(row_names), timeline))
-            row_names.append(f"loop lag\n(max {timeline.max_lag * 1000:.0f} ms)")
+            layout.lag_rows.append((len(layout.rows), timeline))
+            layout.rows.append(f"loop lag\n(max {timeline.max_lag * 1000:.0f} ms)")
+    return layout
 
-    kinds = sorted({s.kind for s, _ in placed}, key=_kind_order)
-    colours = _colours(kinds)
-    for kind in kinds:
+
+def _draw(ax: Axes, layout: _Layout, ideal: float | None) -> dict[str, str]:
+    """Draw the spans, their failures, the lag traces and the ideal, and set up both axes.
+    Returns the colour of each kind of span."""
+    import numpy as np
+    from matplotlib.collections import PolyCollection
+
+    placed = layout.placed
+    colours = _colours(layout.kinds)
+    for kind in layout.kinds:
         chosen = [(s, r) for s, r in placed if s.kind == kind]
         behind = kind == "task"  # a task's lifetime sits behind the spans it ran
         ax.add_collection(
@@ -126,7 +180,7 @@ def plot_timeline(
                 zorder=1 if behind else 2,
             )
         )
-    for state, colour, hatch in (("failed", _FAILED, "xxx"), ("cancelled", _CANCELLED, "///")):
+    for state, colour, hatch in _STATES:
         chosen = [(s, r) for s, r in placed if _state(s) == state]
         if chosen:
             ax.add_collection(
@@ -139,15 +193,22 @@ def plot_timeline(
                     zorder=3,
                 )
             )
-    for row, timeline in lag_rows:
+    for row, timeline in layout.lag_rows:
         _draw_lag(ax, np, row, timeline)
 
-    end = max((s.end for s, _ in placed), default=0.0)
-    end = max([end] + [t.lag_samples[-1][0] for _, t in lag_rows if t.lag_samples])
+    end = layout.end
     if ideal is not None:
         ax.axvline(ideal, color="black", linestyle="--", linewidth=1)
         end = max(end, ideal)
     ax.set_xlim(0, end * 1.02 if end > 0 else 1.0)
+    _draw_rows(ax, layout)
+    ax.grid(axis="x", alpha=0.3)
+    return colours
+
+
+def _draw_rows(ax: Axes, layout: _Layout) -> None:
+    """The y axis: row names (or a count, past MAX_ROWS rows), and each timeline's header."""
+    row_names = layout.rows
     ax.set_ylim(len(row_names) - 0.5 if row_names else 0.5, -0.5)
     ax.set_xlabel("time (s)")
     if len(row_names) <= MAX_ROWS:
@@ -155,8 +216,8 @@ def plot_timeline(
     else:
         labelled = [i for i, name in enumerate(row_names) if name.startswith("loop lag")]
         ax.set_yticks(labelled, [row_names[i] for i in labelled])
-        ax.set_ylabel(f"{len(placed)} spans in {len(row_names)} rows")
-    for row, name in headers:
+        ax.set_ylabel(f"{len(layout.placed)} spans in {len(row_names)} rows")
+    for row, name in layout.headers:
         if row:
             ax.axhline(row - 0.5, color="#999999", linewidth=0.8)
         ax.annotate(
@@ -173,19 +234,29 @@ def plot_timeline(
             zorder=5,
         )
     ax.tick_params(axis="y", length=0)
-    ax.grid(axis="x", alpha=0.3)
-    handles: list[Artist] = [Patch(facecolor=colours[k], label=k) for k in kinds]
-    states = {_state(s) for s, _ in placed}
-    if "failed" in states:
-        handles.append(Patch(facecolor="white", edgecolor=_FAILED, hatch="xxx", label="failed"))
-    if "cancelled" in states:
-        handles.append(
-            Patch(facecolor="white", edgecolor=_CANCELLED, hatch="///", label="cancelled")
-        )
+
+
+def _add_legend(
+    ax: Axes,
+    layout: _Layout,
+    colours: Mapping[str, str],
+    ideal: float | None,
+    ideal_label: str | None,
+) -> bool:
+    """One line of legend above the plot: the kinds drawn, failures, the ideal, the lag.
+    Returns whether there was anything to show."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles: list[Artist] = [Patch(facecolor=colours[k], label=k) for k in layout.kinds]
+    states = layout.states
+    for state, colour, hatch in _STATES:
+        if state in states:
+            handles.append(Patch(facecolor="white", edgecolor=colour, hatch=hatch, label=state))
     if ideal is not None:
         name = ideal_label if ideal_label is not None else f"ideal {seconds_text(ideal)}"
         handles.append(Line2D([], [], color="black", linestyle="--", label=name))
-    if lag_rows:
+    if layout.lag_rows:
         handles.append(Line2D([], [], color=_LAG, linewidth=2, label="loop lag"))
     if handles:
         ax.legend(
@@ -198,11 +269,7 @@ def plot_timeline(
             handlelength=1.2,
             borderaxespad=0.2,
         )
-    if title is None and len(timelines) == 1:
-        title = timelines[0].name
-    if title:  # on a line of its own above the legend, so that neither covers the other
-        ax.set_title(title, loc="left", fontsize=10, pad=18 if handles else 6)
-    return ax
+    return bool(handles)
 
 
 def seconds_text(seconds: float) -> str:
@@ -255,7 +322,7 @@ def _readable(names: list[str], timeline: Timeline) -> list[str]:
     counter = itertools.count(1)
     return [
         "main"
-        if name == timeline._entered_by
+        if name == timeline.main_task
         else f"task {next(counter)}"
         if _DEFAULT_TASK_NAME.fullmatch(name)
         else name

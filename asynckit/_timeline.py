@@ -1,44 +1,105 @@
-"""Recording timelines: the active Timeline, the spans it collects, and how they are read back."""
+"""Recording timelines: the Timeline a block records into, and the spans it reads back."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import sys
+import weakref
 from contextvars import ContextVar, Token
 from dataclasses import asdict, dataclass
-from threading import current_thread
+from threading import current_thread, local
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-import sniffio
-
 from ._errors import AsynckitError
+from ._library import current_task, task_name
 from ._loopwatch import LagMeter, TaskTracker, running_loop
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = [
-    "Span",
-    "Timeline",
-    "active_timeline",
-    "error_name",
-    "running_library",
-    "short_task_name",
-    "task_name",
-]
+__all__ = ["Recorder", "Span", "Timeline", "active_recorder"]
 
-# A raw span as the hot path stores it: (label, kind, start, end, task, thread), with start and
+# A raw span as the hot path stores it: (label, kind, start, end, row, thread), with start and
 # end as perf_counter() readings, and error and detail appended only when either is set, so the
 # common span stays small. Span objects are built only when the spans are read.
 _RawSpan = tuple[Any, ...]
 
-_active: ContextVar[Timeline | None] = ContextVar("asynckit_timeline", default=None)
+
+class Recorder:
+    """How instrumented code adds spans to a Timeline: the one interface between the two.
+
+    ``row(task)`` gives the row a task's spans go in, and ``add(...)`` adds a span measured
+    with ``time.perf_counter()`` readings. Instrumented code finds the innermost open recorder
+    with :func:`active_recorder`; a Timeline reads the spans back when asked.
+
+    Rows follow tasks, not their names or ids: each distinct task gets a row of its own, named
+    after it ("sleep", then "sleep #2", ... when Trio or Curio tasks share a function), and a
+    task created after another was collected (which may reuse its id) gets a new row. Tasks
+    are held by weak references only, so recording keeps none of them alive.
+    """
+
+    __slots__ = ("_name_counts", "_rows", "closed", "spans")
+
+    def __init__(self) -> None:
+        self.spans: list[_RawSpan] = []
+        self.closed = False
+        # Keyed by a weak reference to the task: while the task lives, the reference is the
+        # same object (CPython shares a plain weak reference), and once it is dead it equals
+        # no other, so a new task with a reused id never matches it.
+        self._rows: dict[object, str] = {}
+        self._name_counts: dict[str, int] = {}
+
+    def row(self, task: object | None) -> str | None:
+        """The row name of ``task`` (None, for no task, stays None)."""
+        if task is None:
+            return None
+        try:
+            key: object = weakref.ref(task)
+        except TypeError:  # a task type without weak references: hold it while recording
+            key = task
+        shown = self._rows.get(key)
+        if shown is None:
+            name = task_name(task)
+            count = self._name_counts[name] = self._name_counts.get(name, 0) + 1
+            shown = self._rows[key] = name if count == 1 else f"{name} #{count}"
+        return shown
+
+    def add(
+        self,
+        label: str,
+        kind: str,
+        start: float,
+        end: float,
+        row: str | None,
+        error: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """Add a span from ``start`` to ``end`` (``perf_counter()`` readings) in ``row``,
+        unless the timeline has closed."""
+        if not self.closed:
+            thread = _thread.name
+            if error is None and detail is None:
+                self.spans.append((label, kind, start, end, row, thread))
+            else:
+                self.spans.append((label, kind, start, end, row, thread, error, detail))
 
 
-def active_timeline() -> Timeline | None:
-    """The innermost Timeline recording in this context, or None."""
+class _ThreadName(local):
+    """This thread's name, read once per thread (threading.current_thread() costs more than
+    the rest of recording a span)."""
+
+    def __init__(self) -> None:
+        self.name = current_thread().name
+
+
+_thread = _ThreadName()
+
+
+_active: ContextVar[Recorder | None] = ContextVar("asynckit_recorder", default=None)
+
+
+def active_recorder() -> Recorder | None:
+    """The recorder of the innermost Timeline open in this context, or None."""
     return _active.get()
 
 
@@ -94,9 +155,12 @@ class Timeline:
     Two options watch the asyncio loop itself, cheaply enough to leave on in a lesson.
     ``tasks=True`` also records the lifetime of every asyncio task created inside the block,
     libraries' tasks included, as spans of kind "task" (a task factory is installed for the
-    block, composed with any existing one, and restored after). ``lag=True`` measures how late
-    the loop wakes a callback due every 5 ms: the plot draws it as a trace under the spans, so a
-    blocking call shows up as a spike, and ``max_lag`` gives the worst, in seconds.
+    block, composed with any existing one, and restored after). Each task is recorded once:
+    by the innermost such timeline of the context that creates it, or by the one entered last
+    when that context has none. Eager tasks (Python 3.12+) start before their first step.
+    ``lag=True`` measures how late the loop wakes a callback due every 5 ms: the plot draws it
+    as a trace under the spans, so a blocking call shows up as a spike, and ``max_lag`` gives
+    the worst, in seconds.
 
     Example::
 
@@ -111,17 +175,14 @@ class Timeline:
         self.name = name
         self.tasks = bool(tasks)
         self.lag = bool(lag)
+        self._recorder = Recorder()
         self._tracker: TaskTracker | None = None
         self._meter: LagMeter | None = None
-        self._raw: list[_RawSpan] = []
         self._origin: float | None = None
         self._left: float | None = None
-        self._entered_by: str | None = None
-        self._closed = False
-        self._token: Token[Timeline | None] | None = None
+        self._main_task: str | None = None
+        self._token: Token[Recorder | None] | None = None
         self._cache: list[Span] | None = None
-        self._task_names: dict[int, str] = {}
-        self._name_counts: dict[str, int] = {}
 
     # -- recording -------------------------------------------------------------------------
 
@@ -131,12 +192,12 @@ class Timeline:
                 "this Timeline has already recorded; make a new Timeline() for each recording"
             )
         if self.tasks:
-            self._tracker = TaskTracker(self, running_loop("tasks"))
+            self._tracker = TaskTracker(self._recorder, running_loop("tasks"))
         if self.lag:
             self._meter = LagMeter(running_loop("lag"))
-        self._entered_by = task_name(self)
+        self._main_task = self._recorder.row(current_task())
         self._origin = perf_counter()
-        self._token = _active.set(self)
+        self._token = _active.set(self._recorder)
         if self._tracker is not None:
             self._tracker.install()
         if self._meter is not None:
@@ -148,7 +209,7 @@ class Timeline:
             self._tracker.remove()
         if self._meter is not None:
             self._meter.stop()
-        self._closed = True
+        self._recorder.closed = True
         self._left = perf_counter()
         token, self._token = self._token, None
         if token is None:
@@ -158,40 +219,12 @@ class Timeline:
         with contextlib.suppress(ValueError):
             _active.reset(token)
 
-    def _add(
-        self,
-        label: str,
-        kind: str,
-        start: float,
-        end: float,
-        task: str | None,
-        error: str | None = None,
-        detail: str | None = None,
-    ) -> None:
-        """Add a span measured with ``time.perf_counter()`` readings (used by instrumentation)."""
-        if not self._closed:
-            thread = current_thread().name
-            if error is None and detail is None:
-                self._raw.append((label, kind, start, end, task, thread))
-            else:
-                self._raw.append((label, kind, start, end, task, thread, error, detail))
-
-    def _distinct(self, task: object, name: str) -> str:
-        """A name for ``task`` that no other task of this timeline shows (Trio and Curio name
-        tasks after their function, so siblings would otherwise share one row)."""
-        shown = self._task_names.get(id(task))
-        if shown is None:
-            count = self._name_counts[name] = self._name_counts.get(name, 0) + 1
-            shown = name if count == 1 else f"{name} #{count}"
-            self._task_names[id(task)] = shown
-        return shown
-
     # -- reading ---------------------------------------------------------------------------
 
     @property
     def spans(self) -> list[Span]:
         """The recorded spans in start order, with times in seconds from the timeline's start."""
-        raw = self._raw
+        raw = self._recorder.spans
         if self._cache is None or len(self._cache) != len(raw):
             origin = self._origin if self._origin is not None else 0.0
             self._cache = sorted(
@@ -220,6 +253,12 @@ class Timeline:
         return (self._left if self._left is not None else perf_counter()) - self._origin
 
     @property
+    def main_task(self) -> str | None:
+        """The row of the task that entered the block (a plot calls it "main"), or None when
+        no task did (a worker thread, or synchronous code under Curio)."""
+        return self._main_task
+
+    @property
     def lag_samples(self) -> list[tuple[float, float]]:
         """With ``lag=True``: ``(time, lag)`` pairs, both in seconds, time from the start."""
         if self._meter is None:
@@ -237,7 +276,7 @@ class Timeline:
         return [{**asdict(s), "duration": s.duration} for s in self.spans]
 
     def __len__(self) -> int:
-        return len(self._raw)
+        return len(self._recorder.spans)
 
     def plot(self, ax: Axes | None = None, title: str | None = None) -> Axes:
         """Draw this timeline with :func:`asynckit.plot_timeline` and return the Axes."""
@@ -252,7 +291,7 @@ class Timeline:
 
     def __repr__(self) -> str:
         name = f" {self.name!r}" if self.name else ""
-        state = "recording" if self._origin is not None and not self._closed else "done"
+        state = "done" if self._recorder.closed else "recording"
         if self._origin is None:
             state = "not started"
         return f"<Timeline{name}: {len(self)} spans over {self.duration:.3f} s, {state}>"
@@ -260,60 +299,3 @@ class Timeline:
 
 def _start_of(span: Span) -> float:
     return span.start
-
-
-def running_library() -> str | None:
-    """Which async library runs this code: "asyncio", "trio", "curio", or None.
-
-    Like ``sniffio.current_async_library``, but it asks Curio before asyncio: Curio started
-    from a Jupyter cell runs inside asyncio's running loop, where sniffio answers "asyncio".
-    """
-    name = sniffio.thread_local.name or sniffio.current_async_library_cvar.get()
-    if name:
-        return name
-    curio_meta = sys.modules.get("curio.meta")
-    if curio_meta is not None and curio_meta.curio_running():
-        return "curio"
-    if asyncio._get_running_loop() is not None:
-        return "asyncio"
-    return None
-
-
-def short_task_name(name: str) -> str:
-    """Trio and Curio name a task after its function, module path and all
-    ("asynckit._instrument.sleep"); a row needs only the function ("sleep")."""
-    if " " in name or "." not in name:
-        return name
-    return name.rsplit(".", 1)[-1]
-
-
-def task_name(timeline: Timeline, library: str | None = None) -> str | None:
-    """The name under which ``timeline`` shows the task running this code, or None outside a
-    task (and in synchronous code under Curio, which offers no way to ask)."""
-    if library is None:
-        library = running_library()
-    if library == "asyncio":
-        try:
-            task = asyncio.current_task()
-        except RuntimeError:
-            return None
-        return task.get_name() if task is not None else None
-    if library == "trio":
-        import trio
-
-        trio_task = trio.lowlevel.current_task()
-        return timeline._distinct(trio_task, short_task_name(trio_task.name))
-    return None
-
-
-def error_name(exc: BaseException) -> str:
-    """How a span records the exception that ended it: ``"cancelled"`` or its type name."""
-    if isinstance(exc, asyncio.CancelledError):
-        return "cancelled"
-    trio = sys.modules.get("trio")
-    if trio is not None and isinstance(exc, trio.Cancelled):
-        return "cancelled"
-    curio_errors = sys.modules.get("curio.errors")
-    if curio_errors is not None and isinstance(exc, curio_errors.CancelledError):
-        return "cancelled"
-    return type(exc).__name__

@@ -1,17 +1,28 @@
-"""What recording costs: N concurrent asynckit.sleep in a Timeline against bare asyncio.sleep.
+"""What recording costs: asynckit.sleep in a Timeline, outside one, and bare asyncio.sleep.
 
-Both sleep 1 ms (real timers, as an I/O wait would use); the ratio of wall times, the extra
-microseconds per span, and the ratio of peak memory (tracemalloc) are printed.
+Every figure comes from runs taken in turns, medians of repetitions:
 
-    python benchmarks/bench_overhead.py [--quick]
+- ``record_us_per_span``: what recording itself costs, in microseconds per span: one task
+  awaits ``asynckit.sleep(0)`` many times inside a Timeline, then the same calls outside one
+  (no timers and no crowd of tasks, so the difference is recording and little noise);
+- ``overhead_ratio_10k`` and ``overhead_ratio_100k``: N concurrent sleeps of 1 ms (real
+  timers, as an I/O wait would use), asynckit.sleep in a Timeline against bare asyncio.sleep,
+  wall time over wall time;
+- ``rss_ratio_100k``: the same two runs' peak memory (tracemalloc), recorded over bare.
+
+    python benchmarks/bench_overhead.py [--quick] [--json]
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import json
+import platform
 import sys
 import tracemalloc
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from _common import interleaved
 
@@ -24,16 +35,27 @@ async def _bare(n: int) -> None:
     await asyncio.gather(*(asyncio.sleep(SLEEP) for _ in range(n)))
 
 
+async def _in_turn(n: int) -> None:
+    sleep = asynckit.sleep
+    for _ in range(n):
+        await sleep(0)
+
+
+async def _in_turn_recorded(n: int) -> None:
+    with asynckit.Timeline():
+        await _in_turn(n)
+
+
 async def _recorded(n: int) -> None:
     with asynckit.Timeline():
         await asyncio.gather(*(asynckit.sleep(SLEEP) for _ in range(n)))
 
 
-def _peak_bytes(runner: object, n: int) -> float:
+def _peak_bytes(runner: Callable[[int], Coroutine[Any, Any, None]], n: int) -> float:
     gc.collect()
     tracemalloc.start()
     try:
-        asyncio.run(runner(n))  # type: ignore[operator]
+        asyncio.run(runner(n))
         return float(tracemalloc.get_traced_memory()[1])
     finally:
         tracemalloc.stop()
@@ -42,24 +64,35 @@ def _peak_bytes(runner: object, n: int) -> float:
 def measure(quick: bool = False) -> dict[str, float]:
     repeats = 3 if quick else 11
     small, large = (2_000, 20_000) if quick else (10_000, 100_000)
+    calls = 5_000 if quick else 20_000
+    in_turn = interleaved(
+        {
+            "outside": lambda: asyncio.run(_in_turn(calls)),
+            "inside": lambda: asyncio.run(_in_turn_recorded(calls)),
+        },
+        repeats * 2,
+    )
     times = {}
     for n, rounds in ((small, repeats), (large, max(3, repeats // 2))):
-        medians = interleaved(
+        times[n] = interleaved(
             {
                 "bare": lambda n=n: asyncio.run(_bare(n)),
                 "recorded": lambda n=n: asyncio.run(_recorded(n)),
             },
             rounds,
         )
-        times[n] = medians
     return {
+        "record_us_per_span": (in_turn["inside"] - in_turn["outside"]) / calls * 1e6,
         "overhead_ratio_10k": times[small]["recorded"] / times[small]["bare"],
         "overhead_ratio_100k": times[large]["recorded"] / times[large]["bare"],
         "rss_ratio_100k": _peak_bytes(_recorded, large) / _peak_bytes(_bare, large),
-        "extra_us_per_span": (times[small]["recorded"] - times[small]["bare"]) / small * 1e6,
     }
 
 
 if __name__ == "__main__":
-    for key, value in measure(quick="--quick" in sys.argv).items():
-        print(f"{key:24} {value:10.3f}")
+    figures = measure(quick="--quick" in sys.argv)
+    if "--json" in sys.argv:  # how benchmarks/run.py reads it from another interpreter
+        print(json.dumps({"python": platform.python_version(), **figures}))
+    else:
+        for key, value in figures.items():
+            print(f"{key:24} {value:10.3f}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 
 import matplotlib
 from _common import interleaved
@@ -16,16 +17,19 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure
 
 import asynckit
+from asynckit._timeline import active_recorder
 
 
 def _timeline(n: int) -> asynckit.Timeline:
     """A timeline of n spans over n tasks, packed into lanes when drawn, without sleeping."""
     tl = asynckit.Timeline()
     with tl:
-        origin = tl._origin or 0.0
+        recorder = active_recorder()
+        assert recorder is not None
+        origin = time.perf_counter()
         for i in range(n):
             start = origin + (i % 100) * 0.001
-            tl._add(f"s{i}", "sleep", start, start + 0.05, f"task {i}")
+            recorder.add(f"s{i}", "sleep", start, start + 0.05, f"task {i}")
     return tl
 
 

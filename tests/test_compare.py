@@ -5,9 +5,9 @@ import gc
 import time
 import warnings
 
-import curio
 import pytest
 import trio
+from curio_support import curio, needs_curio
 
 import asynckit
 
@@ -45,6 +45,7 @@ def test_compare_under_trio():
     check_naps(trio.run(asynckit.compare, naps()))
 
 
+@needs_curio
 def test_compare_under_curio():
     check_naps(curio.run(asynckit.compare(naps())))
 
@@ -56,18 +57,51 @@ def test_ideal_uses_the_longest_item():
     assert c.ideal_speedup == pytest.approx(c.sequential_s / c.longest_item_s)
 
 
-def test_compare_accepts_any_awaitable_such_as_tasks_and_futures():
+def test_tasks_futures_and_started_coroutines_are_refused_and_nothing_is_left_behind():
+    # Already running, they would make a "sequential" run concurrent: refused, with the fix.
     async def main():
         loop = asyncio.get_running_loop()
+        started = asynckit.sleep(0)
+        started.send(None)  # suspended at its first await
+        finished = nothing()
+        with pytest.raises(StopIteration):
+            finished.send(None)
+        same = asynckit.sleep(0)
+        batches = {
+            "asyncio Task": lambda: [asyncio.ensure_future(asynckit.sleep(0.01))],
+            "Future": lambda: [loop.create_future()],
+            "already started": lambda: [started],
+            "already finished": lambda: [finished],
+            "the same coroutine a second time": lambda: [same, same],
+        }
+        messages = {}
+        for problem, batch in batches.items():
+            with pytest.raises(TypeError) as info:
+                await asynckit.compare(batch)
+            messages[problem] = str(info.value)
+        await asyncio.sleep(0.02)  # the task made above finishes: nothing is left pending
+        started.close()
+        return messages
 
-        def batch():
-            future = loop.create_future()
-            loop.call_later(0.01, future.set_result, 1)
-            return [future, asyncio.ensure_future(asynckit.sleep(0.01))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        messages = asyncio.run(main())
+        gc.collect()
+    for problem, message in messages.items():
+        assert problem in message
+        assert "make_batch that builds fresh coroutines" in message
 
-        return await asynckit.compare(batch)
 
-    assert asyncio.run(main()).items == 2
+async def nothing():
+    pass
+
+
+def test_other_awaitables_are_still_accepted():
+    class Nap:
+        def __await__(self):
+            return asynckit.sleep(0.01).__await__()
+
+    assert asyncio.run(asynckit.compare(lambda: [Nap(), Nap()])).items == 2
 
 
 def test_empty_batch_is_a_value_error():
@@ -144,6 +178,7 @@ def test_comparison_plot_has_both_timelines_and_the_bars():
     ]
 
 
+@needs_curio
 def test_a_failure_in_curios_concurrent_run_propagates_too():
     batches = iter(
         [

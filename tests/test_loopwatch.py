@@ -5,6 +5,8 @@ import gc
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import asynckit
 
@@ -191,3 +193,167 @@ def test_tracking_keeps_no_task_alive():
         assert loop.run_until_complete(main()) is None
     finally:
         loop.close()
+
+
+# -- several tracking timelines on one loop -----------------------------------------------
+
+
+def task_spans(tl):
+    return sorted(s.task for s in tl.spans if s.kind == "task")
+
+
+def test_overlapping_blocks_in_two_tasks_restore_the_original_factory():
+    # A enters, B enters, A leaves, B leaves: B once put A's factory back, for good.
+    async def main():
+        loop = asyncio.get_running_loop()
+        a_in, b_in, a_out = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def a():
+            with asynckit.Timeline(tasks=True) as tl:
+                a_in.set()
+                await b_in.wait()
+                await asyncio.create_task(asyncio.sleep(0), name="made by a")
+            a_out.set()
+            return tl
+
+        async def b():
+            await a_in.wait()
+            with asynckit.Timeline(tasks=True) as tl:
+                b_in.set()
+                await a_out.wait()
+                await asyncio.create_task(asyncio.sleep(0), name="made by b")
+            return tl
+
+        both = await asyncio.gather(a(), b())
+        return both, loop.get_task_factory()
+
+    (tl_a, tl_b), factory = asyncio.run(main())
+    assert factory is None
+    assert task_spans(tl_a) == ["made by a"] and task_spans(tl_b) == ["made by b"]
+
+
+def test_nested_tracking_records_each_task_once_in_the_innermost():
+    async def main():
+        with asynckit.Timeline(tasks=True) as outer:
+            await asyncio.create_task(asyncio.sleep(0), name="outside")
+            with asynckit.Timeline(tasks=True) as inner:
+                await asyncio.create_task(asyncio.sleep(0), name="inside")
+                with asynckit.Timeline():  # records spans, not tasks: the one above does
+                    await asyncio.create_task(asyncio.sleep(0), name="deeper")
+        return outer, inner, asyncio.get_running_loop().get_task_factory()
+
+    outer, inner, factory = asyncio.run(main())
+    assert task_spans(outer) == ["outside"]
+    assert task_spans(inner) == ["deeper", "inside"]
+    assert factory is None
+
+
+def test_task_spans_share_the_row_of_the_spans_the_task_ran():
+    async def main():
+        with asynckit.Timeline(tasks=True) as tl:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(3):
+                    group.create_task(asynckit.sleep(0.01), name="napper")
+        return tl
+
+    tl = asyncio.run(main())
+    by_kind = {
+        kind: sorted(s.task for s in tl.spans if s.kind == kind) for kind in ("task", "sleep")
+    }
+    assert by_kind["task"] == by_kind["sleep"] == ["napper", "napper #2", "napper #3"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks need Python 3.12+")
+def test_an_eager_task_starts_before_its_first_step():
+    async def blocks_first():
+        asynckit.work(0.05, label="first step")  # runs inside create_task, eagerly
+        await asyncio.sleep(0)
+
+    async def main():
+        asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+        with asynckit.Timeline(tasks=True) as tl:
+            await asyncio.create_task(blocks_first())
+        return tl
+
+    tl = asyncio.run(main())
+    (task,) = [s for s in tl.spans if s.kind == "task"]
+    (step,) = [s for s in tl.spans if s.kind == "work"]
+    assert task.start <= step.start and task.end >= step.end
+    assert task.task == step.task  # one row: the task's lifetime behind what it ran
+
+
+# Every interleaving of entering and leaving tracking timelines, across tasks and nested.
+# A step is (worker, action): "enter" a Timeline(tasks=True), "plain" (enter a Timeline()),
+# "leave" the worker's innermost open one, or "spawn" a task and await it.
+steps_strategy = st.lists(
+    st.tuples(st.integers(0, 2), st.sampled_from(["enter", "plain", "leave", "spawn"])),
+    max_size=30,
+)
+
+
+@given(steps=steps_strategy, custom_factory=st.booleans())
+@settings(max_examples=150, deadline=None)
+def test_any_interleaving_restores_the_factory_and_records_each_task_once(steps, custom_factory):
+    from asynckit._loopwatch import LoopFactory
+
+    def factory(loop, coro, **kwargs):
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        original = factory if custom_factory else None
+        loop.set_task_factory(original)
+        inboxes = [asyncio.Queue() for _ in range(3)]
+        opened = []  # (worker, timeline), in the order entered, while open
+        created = []  # every timeline, open or not
+        expected = {}  # task name -> the timeline that must record it (or None)
+
+        async def worker(index):
+            stack = []
+            while True:
+                action, ack = await inboxes[index].get()
+                if action == "stop":
+                    while stack:
+                        leave(stack)
+                    ack.set()
+                    return
+                if action in ("enter", "plain"):
+                    tl = asynckit.Timeline(tasks=action == "enter")
+                    tl.__enter__()
+                    stack.append(tl)
+                    opened.append(tl)
+                    created.append(tl)
+                elif action == "leave" and stack:
+                    leave(stack)
+                elif action == "spawn":
+                    name = f"spawned {len(expected)}"
+                    mine = [tl for tl in stack if tl.tasks]
+                    anyone = [tl for tl in opened if tl.tasks]
+                    expected[name] = mine[-1] if mine else anyone[-1] if anyone else None
+                    await asyncio.create_task(asyncio.sleep(0), name=name)
+                ack.set()
+
+        def leave(stack):
+            tl = stack.pop()
+            tl.__exit__(None, None, None)
+            opened.remove(tl)
+
+        workers = [asyncio.create_task(worker(i)) for i in range(3)]
+        for index, action in [*steps, *((i, "stop") for i in range(3))]:
+            ack = asyncio.Event()
+            await inboxes[index].put((action, ack))
+            await ack.wait()
+        await asyncio.gather(*workers)
+        leftover = LoopFactory._by_loop.get(loop)
+        return loop.get_task_factory() is original, leftover, created, expected
+
+    restored, leftover, created, expected = asyncio.run(main())
+    assert restored and leftover is None
+    # Each spawned task is recorded exactly once, by the timeline the rule names.
+    recorded = {}
+    for tl in created:
+        for s in tl.spans:
+            if s.kind == "task":
+                assert s.task not in recorded, f"{s.task} recorded twice"
+                recorded[s.task] = tl
+    assert recorded == {name: tl for name, tl in expected.items() if tl is not None}

@@ -9,7 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 
 import asynckit
-from asynckit._timeline import Timeline
+from asynckit._timeline import Timeline, active_recorder
 
 matplotlib.use("Agg")
 
@@ -18,11 +18,12 @@ def synthetic(n, tasks, name=None, error_every=0):
     """A Timeline with n spans spread over `tasks` tasks, without sleeping for them."""
     tl = Timeline(name=name)
     with tl:
+        recorder = active_recorder()
         origin = tl._origin
         for i in range(n):
             start = origin + (i // tasks) * 0.01
             error = "cancelled" if error_every and i % error_every == 0 else None
-            tl._add(
+            recorder.add(
                 f"s{i}",
                 "sleep" if i % 2 else "fetch",
                 start,

@@ -71,3 +71,50 @@ def test_import_has_no_side_effects():
         "assert asynckit._data.load_text.cache_info().currsize == 0, 'data read at import'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def import_graph():
+    """Which asynckit module imports which, at run time (imports inside functions included,
+    imports under ``if TYPE_CHECKING:`` left out)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(asynckit.__file__).parent
+    graph = {}
+    for path in sorted(package.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        type_only = {
+            id(node)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+            for statement in block.body
+            for node in ast.walk(statement)
+        }
+        graph[path.stem] = {
+            node.module.split(".")[-1] if node.level else node.module.split(".")[1]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and id(node) not in type_only
+            and node.module
+            and (node.level == 1 or node.module.startswith("asynckit."))
+        }
+    return graph
+
+
+def test_the_import_graph_has_no_cycle_outside_type_only_imports():
+    graph = import_graph()
+    assert graph["_timeline"] >= {"_library", "_loopwatch"}  # the graph is really read
+    done, path = set(), []
+
+    def visit(module):
+        assert module not in path, "import cycle: " + " -> ".join([*path, module])
+        if module in done:
+            return
+        path.append(module)
+        for imported in sorted(graph.get(module, ())):
+            visit(imported)
+        path.pop()
+        done.add(module)
+
+    for module in graph:
+        visit(module)

@@ -3,9 +3,9 @@
 import asyncio
 import dataclasses
 
-import curio
 import pytest
 import trio
+from curio_support import curio, needs_curio
 
 import asynckit
 
@@ -160,6 +160,7 @@ def test_under_trio_children_inherit_the_timeline():
     assert max(s.start for s in tl.spans) < min(s.end for s in tl.spans)  # they overlap
 
 
+@needs_curio
 def test_under_curio_spawned_tasks_record():
     async def main():
         with asynckit.Timeline() as tl:
@@ -184,6 +185,7 @@ def test_timeline_shows_itself_as_a_png():
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
 
 
+@needs_curio
 def test_curio_run_inside_a_running_asyncio_loop_is_recognised():
     # What `curio.run(main)` in a Jupyter cell does: Curio runs inside asyncio's running loop.
     async def curio_main():
@@ -207,3 +209,128 @@ def test_trio_rows_are_named_after_the_function_without_its_module_path():
         return tl
 
     assert sorted(s.task for s in trio.run(main).spans) == ["sleep", "sleep #2"]
+
+
+# -- task identity: one row per distinct task, even when ids are reused ----------------------
+
+BATCHES, PER_BATCH = 100, 20  # 2,000 short-lived tasks, one batch after another
+
+
+def rows_of(tl):
+    """How many rows a plot of the timeline has when each task is a row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = asynckit.plot_timeline(tl, rows="task")
+    return int(ax.get_ylabel().split(" in ")[1].split()[0])
+
+
+def check_one_row_per_task(tl, ids, names_expected):
+    spans = tl.spans
+    assert len(spans) == BATCHES * PER_BATCH
+    # The point of the test: the library did hand later tasks the ids of collected ones.
+    assert len(set(ids)) < len(ids)
+    assert len({s.task for s in spans}) == len(spans)
+    assert rows_of(tl) == len(spans)
+    assert sorted(s.task for s in spans) == sorted(names_expected)
+
+
+def sleep_names(n):
+    return ["sleep"] + [f"sleep #{i}" for i in range(2, n + 1)]
+
+
+async def nap_noting_id(ids, current):
+    ids.append(id(await current()))
+    await asynckit.sleep(0)
+
+
+def test_trio_tasks_in_sequential_nurseries_keep_rows_of_their_own():
+    # Thirty nurseries of ten sleeps once gave 300 spans but a dozen rows.
+    ids = []
+
+    async def current():
+        return trio.lowlevel.current_task()
+
+    async def main():
+        with asynckit.Timeline() as tl:
+            for _ in range(BATCHES):
+                async with trio.open_nursery() as nursery:
+                    for _ in range(PER_BATCH):
+                        nursery.start_soon(nap_noting_id, ids, current, name="sleep")
+        return tl
+
+    check_one_row_per_task(trio.run(main), ids, sleep_names(BATCHES * PER_BATCH))
+
+
+@needs_curio
+def test_curio_tasks_in_sequential_groups_keep_rows_of_their_own():
+    ids = []
+
+    async def main():
+        with asynckit.Timeline() as tl:
+            for _ in range(BATCHES):
+                async with curio.TaskGroup() as group:
+                    for _ in range(PER_BATCH):
+                        await group.spawn(nap_noting_id, ids, curio.current_task)
+        return tl
+
+    tl = curio.run(main)
+    check_one_row_per_task(
+        tl,
+        ids,
+        ["nap_noting_id"] + [f"nap_noting_id #{i}" for i in range(2, BATCHES * PER_BATCH + 1)],
+    )
+
+
+def test_asyncio_tasks_sharing_a_name_keep_rows_of_their_own():
+    ids = []
+
+    async def current():
+        return asyncio.current_task()
+
+    async def main():
+        with asynckit.Timeline() as tl:
+            for _ in range(BATCHES):
+                async with asyncio.TaskGroup() as group:
+                    for _ in range(PER_BATCH):
+                        group.create_task(nap_noting_id(ids, current), name="sleep")
+        return tl
+
+    check_one_row_per_task(asyncio.run(main()), ids, sleep_names(BATCHES * PER_BATCH))
+
+
+def test_row_names_read_the_same_from_run_to_run():
+    async def main():
+        with asynckit.Timeline() as tl:
+            for _ in range(3):
+                async with trio.open_nursery() as nursery:
+                    for i in range(3):
+                        nursery.start_soon(asynckit.sleep, 0.001 * i)
+        return tl
+
+    first, second = trio.run(main), trio.run(main)
+    assert [s.task for s in first.spans] == [s.task for s in second.spans]
+    assert first.main_task == "main" and {s.task for s in first.spans} == set(sleep_names(9))
+
+
+def test_recording_keeps_no_task_alive():
+    import gc
+    import weakref
+
+    refs = []
+
+    async def nap():
+        refs.append(weakref.ref(trio.lowlevel.current_task()))
+        await asynckit.sleep(0)
+
+    async def main():
+        with asynckit.Timeline() as tl:
+            async with trio.open_nursery() as nursery:
+                for _ in range(5):
+                    nursery.start_soon(nap)
+            gc.collect()
+            alive = [r for r in refs if r() is not None]
+        return tl, alive
+
+    tl, alive = trio.run(main)
+    assert len(tl.spans) == 5 and alive == []

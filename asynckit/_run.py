@@ -1,4 +1,4 @@
-"""Jupyter helpers: running a coroutine to completion from code that may sit inside a loop."""
+"""Running a coroutine to completion from synchronous code, inside a running loop or not."""
 
 from __future__ import annotations
 

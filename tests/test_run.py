@@ -7,7 +7,7 @@ import threading
 import pytest
 
 import asynckit
-from asynckit._jupyter import _run_in_worker_thread
+from asynckit._run import _run_in_worker_thread
 
 
 async def answer(value=42, delay=0.01):
