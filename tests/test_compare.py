@@ -5,9 +5,9 @@ import gc
 import time
 import warnings
 
+import curio
 import pytest
 import trio
-from curio_support import curio, needs_curio
 
 import asynckit
 
@@ -45,7 +45,6 @@ def test_compare_under_trio():
     check_naps(trio.run(asynckit.compare, naps()))
 
 
-@needs_curio
 def test_compare_under_curio():
     check_naps(curio.run(asynckit.compare(naps())))
 
@@ -178,7 +177,6 @@ def test_comparison_plot_has_both_timelines_and_the_bars():
     ]
 
 
-@needs_curio
 def test_a_failure_in_curios_concurrent_run_propagates_too():
     batches = iter(
         [

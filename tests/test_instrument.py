@@ -6,9 +6,9 @@ import itertools
 import math
 import time
 
+import curio
 import pytest
 import trio
-from curio_support import curio, needs_curio
 
 import asynckit
 
@@ -75,7 +75,6 @@ def test_timeout_cancels_the_span_under_trio():
     assert s.error == "cancelled"
 
 
-@needs_curio
 def test_timeout_cancels_the_span_under_curio():
     async def main():
         with asynckit.Timeline() as tl:

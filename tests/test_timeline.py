@@ -3,9 +3,9 @@
 import asyncio
 import dataclasses
 
+import curio
 import pytest
 import trio
-from curio_support import curio, needs_curio
 
 import asynckit
 
@@ -160,7 +160,6 @@ def test_under_trio_children_inherit_the_timeline():
     assert max(s.start for s in tl.spans) < min(s.end for s in tl.spans)  # they overlap
 
 
-@needs_curio
 def test_under_curio_spawned_tasks_record():
     async def main():
         with asynckit.Timeline() as tl:
@@ -185,7 +184,6 @@ def test_timeline_shows_itself_as_a_png():
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
 
 
-@needs_curio
 def test_curio_run_inside_a_running_asyncio_loop_is_recognised():
     # What `curio.run(main)` in a Jupyter cell does: Curio runs inside asyncio's running loop.
     async def curio_main():
@@ -262,7 +260,6 @@ def test_trio_tasks_in_sequential_nurseries_keep_rows_of_their_own():
     check_one_row_per_task(trio.run(main), ids, sleep_names(BATCHES * PER_BATCH))
 
 
-@needs_curio
 def test_curio_tasks_in_sequential_groups_keep_rows_of_their_own():
     ids = []
 

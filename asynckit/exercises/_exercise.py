@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .._server import LocalAPI
-    from .._timeline import Span
+    from .. import LocalAPI, Span
 
 __all__ = ["Exercise", "Mistake", "Skip", "Verdict", "function", "local_api", "most_at_once"]
 
@@ -275,7 +274,7 @@ def local_api(**settings: Any) -> LocalAPI:
     """The local API the checks run answers against, with ``settings`` (the rest at their
     defaults) and its statistics zeroed. Started at the first check that needs it, and kept
     for the next ones; it is separate from any API the notebook started itself."""
-    from .._server import start_server
+    from .. import start_server
 
     if not _checks_api or not _checks_api[0].running:
         _checks_api[:] = [start_server()]

@@ -6,10 +6,7 @@ import asyncio
 import math
 from typing import Any
 
-from .._compare import compare
-from .._instrument import sleep
-from .._jupyter import run
-from .._timeline import Timeline
+from .. import Timeline, compare, run, sleep
 from ._exercise import Exercise, Mistake, _belongs_to_answer, function, most_at_once
 
 __all__ = ["q1", "q2", "q3"]

@@ -6,7 +6,7 @@ import gc
 import warnings
 from typing import Any
 
-from .._timeline import Timeline
+from .. import Timeline
 from ._exercise import Exercise, Mistake, function, most_at_once
 
 __all__ = ["q1", "q2", "q3"]

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import trio
 
-from .._timeline import Span, Timeline
+from .. import Span, Timeline
 from ._exercise import Exercise, Mistake, Skip, _describe, function, most_at_once
 
 __all__ = ["GIVEN", "q1", "q2", "q3"]
@@ -235,7 +235,7 @@ def _quiet_curio() -> Iterator[None]:
 
 
 async def _sleep(seconds: float, label: str) -> None:
-    from .._instrument import sleep
+    from .. import sleep
 
     await sleep(seconds, label=label)
 

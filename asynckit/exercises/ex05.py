@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-from .._timeline import Timeline
+from .. import Timeline
 from ._exercise import (
     Exercise,
     Mistake,

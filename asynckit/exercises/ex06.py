@@ -9,9 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from .._http import FetchError
-from .._instrument import sleep
-from .._timeline import Span, Timeline
+from .. import FetchError, Span, Timeline, sleep
 from ._exercise import Exercise, Mistake, function, local_api
 
 __all__ = ["GIVEN", "Pacer", "q1", "q2", "q3"]

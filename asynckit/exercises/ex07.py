@@ -16,8 +16,7 @@ from typing import Any
 import aiofiles  # type: ignore[import-untyped]
 import aiofiles.threadpool  # type: ignore[import-untyped]
 
-from .._instrument import work
-from .._timeline import Timeline
+from .. import Timeline, work
 from ._exercise import Exercise, Mistake, function, most_at_once
 
 __all__ = ["GIVEN", "q1", "q2", "q3"]

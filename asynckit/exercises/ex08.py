@@ -12,8 +12,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from .._instrument import sleep, work
-from .._timeline import Timeline
+from .. import Timeline, sleep, work
 from ._exercise import Exercise, Mistake, function
 
 __all__ = ["GIVEN", "asyncio_log", "debug_mode", "q1", "q2", "q3", "slow_tasks"]
