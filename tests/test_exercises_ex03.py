@@ -158,8 +158,6 @@ async def finished_within(delays, deadline):
 @pytest.mark.parametrize(("exercise", "answer", "says"), WRONG.values(), ids=WRONG.keys())
 def test_a_wrong_answer_fails_and_says_why(exercise: str, answer: str, says: str) -> None:
     verdict = asyncio.run(run_check(ex03, answer, f"await ex.{exercise}.check({_entry(answer)})"))
-    if verdict.skipped:
-        pytest.skip(verdict.message)
     assert not verdict.passed, str(verdict)
     assert says in verdict.message, str(verdict)
 

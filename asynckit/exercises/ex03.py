@@ -2,8 +2,6 @@
 
 Trio, Curio and AnyIO's Trio backend each run in a worker thread of their own, as in the
 notebook (``await asyncio.to_thread(trio.run, ...)``), so the check's asyncio loop keeps running.
-Curio 1.6 cannot be imported on Python 3.12 and later (it uses ``ssl.wrap_socket`` and names of
-``multiprocessing.connection`` that 3.12 removed): its exercise is skipped there.
 """
 
 from __future__ import annotations
@@ -11,26 +9,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import anyio
+import curio
 import trio
 
 from .. import Span, Timeline
-from ._exercise import Exercise, Mistake, Skip, _describe, function, most_at_once
+from ._exercise import Exercise, Mistake, _describe, function, most_at_once
 
 __all__ = ["GIVEN", "q1", "q2", "q3"]
 
 #: What the notebook's setup cell imports before the exercises.
-GIVEN: dict[str, Any] = {"anyio": anyio, "trio": trio}
-try:
-    import curio
-except Exception:  # Curio 1.6 does not import on Python 3.12+
-    curio = None
-else:
-    GIVEN["curio"] = curio
+GIVEN: dict[str, Any] = {"anyio": anyio, "curio": curio, "trio": trio}
 
 
 def _sleeps(tl: Timeline) -> list[Span]:
@@ -145,11 +137,6 @@ q2 = Exercise(
 
 @q2.checks
 async def _all_or_raise(answer: Any) -> str:
-    if curio is None:
-        raise Skip(
-            f"Curio 1.6 cannot be imported on Python {sys.version.split()[0]}, so this check "
-            "cannot run here; it runs on Python 3.11"
-        )
     all_or_raise = function(answer, "all_or_raise")
 
     def returns(value: str, seconds: float) -> Any:
