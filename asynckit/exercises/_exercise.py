@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .. import LocalAPI, Span
 
-__all__ = ["Exercise", "Mistake", "Skip", "Verdict", "function", "local_api", "most_at_once"]
+__all__ = ["Exercise", "Mistake", "Verdict", "function", "local_api", "most_at_once"]
 
 #: A check that takes longer than this stops and says so: the answer probably waits forever.
 CHECK_TIMEOUT = 30.0
@@ -30,10 +30,6 @@ class Mistake(Exception):
     """What a check found wrong with an answer, in words for the learner."""
 
 
-class Skip(Exception):
-    """Raised by a check that cannot run on this Python (it says why)."""
-
-
 @dataclass(frozen=True)
 class Verdict:
     """The outcome of a check: ``passed``, and a message that says why.
@@ -44,20 +40,13 @@ class Verdict:
     exercise: str
     passed: bool
     message: str
-    skipped: bool = False
 
     def __bool__(self) -> bool:
         return self.passed
 
-    @property
-    def _heading(self) -> str:
-        if self.skipped:
-            return "Skipped"
-        return "Correct" if self.passed else "Not yet"
-
     def __str__(self) -> str:
-        text = f"{self._heading}: {self.message}"
-        if not self.passed and not self.skipped:
+        text = f"{'Correct' if self.passed else 'Not yet'}: {self.message}"
+        if not self.passed:
             text += (
                 f"\n(stuck? {self.exercise}.hint() gives a hint, "
                 f"{self.exercise}.solution() shows an answer)"
@@ -68,8 +57,8 @@ class Verdict:
         return str(self)
 
     def _repr_html_(self) -> str:
-        colour = "#1a7f37" if self.passed else ("#6e7781" if self.skipped else "#cf222e")
-        mark = "✔" if self.passed else ("–" if self.skipped else "✘")
+        colour = "#1a7f37" if self.passed else "#cf222e"
+        mark = "✔" if self.passed else "✘"
         lines = html.escape(str(self)).split("\n", 1)
         rest = f"<br><small>{lines[1]}</small>" if len(lines) > 1 else ""
         return f'<div style="color:{colour}"><b>{mark} {lines[0]}</b>{rest}</div>'
@@ -165,8 +154,6 @@ class Exercise:
                 "forever (an await on an event nobody sets, a queue nobody fills, a lock "
                 "never released?)"
             )
-        except Skip as skip:
-            return Verdict(self._where, False, str(skip), skipped=True)
         except Exception as error:
             await _left_running(before)
             return self._fail(_describe(error))
