@@ -19,6 +19,7 @@ from ._plot import plot_bars, plot_measurements, plot_timeline
 from ._run import run
 from ._server import LocalAPI, ServerError, serve, start_server
 from ._timeline import Span, Timeline
+from ._trace import trace_config
 
 __version__ = "0.1.0"
 
@@ -42,6 +43,7 @@ __all__ = [
     "sleep",
     "span",
     "start_server",
+    "trace_config",
     "traced",
     "work",
 ]

@@ -35,6 +35,8 @@ KIND_COLOURS: dict[str, str] = {
     "fetch": "#55A868",
     "work": "#DD8452",
     "span": "#8172B3",
+    "request": "#2E8B57",
+    "wait": "#E6C44C",
     "task": "#C7CDD6",
 }
 _FALLBACK_COLOURS = ["#64B5CD", "#CCB974", "#937860", "#DA8BC3", "#8C8C8C"]

@@ -26,6 +26,7 @@ EXPECTED = {
     "sleep",
     "span",
     "start_server",
+    "trace_config",
     "traced",
     "work",
 }
