@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import weakref
 from contextvars import ContextVar, Token
 from dataclasses import asdict, dataclass
@@ -183,6 +184,7 @@ class Timeline:
         self._main_task: str | None = None
         self._token: Token[Recorder | None] | None = None
         self._cache: list[Span] | None = None
+        self._loaded_lag: list[tuple[float, float]] | None = None
 
     # -- recording -------------------------------------------------------------------------
 
@@ -261,6 +263,8 @@ class Timeline:
     @property
     def lag_samples(self) -> list[tuple[float, float]]:
         """With ``lag=True``: ``(time, lag)`` pairs, both in seconds, time from the start."""
+        if self._loaded_lag is not None:
+            return list(self._loaded_lag)
         if self._meter is None:
             return []
         origin = self._origin if self._origin is not None else 0.0
@@ -277,6 +281,53 @@ class Timeline:
 
     def __len__(self) -> int:
         return len(self._recorder.spans)
+
+    # -- files -----------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write this timeline to ``path`` as a Chrome Trace Event file (JSON).
+
+        Open it in the Perfetto UI (https://ui.perfetto.dev, "Open trace file") or in
+        ``chrome://tracing`` to zoom and search: one track per task and per thread, span kinds
+        as categories, failed and cancelled spans coloured and their errors in the details,
+        and the loop lag as a counter track. :meth:`Timeline.load` reads it back.
+
+        Example::
+
+            tl.save("crawl.json")
+            asynckit.Timeline.load("crawl.json").spans == tl.spans   # True
+        """
+        from ._export import write
+
+        write(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Timeline:
+        """Read a timeline saved with :meth:`save`: the same name, spans, lag samples and
+        options, ready to plot. Chrome Trace Event files from other tools read too (their
+        complete and begin/end events as spans, their tracks' names as tasks). The timeline
+        read back records nothing more.
+
+        Example::
+
+            tl = asynckit.Timeline.load("crawl.json")
+            tl   # in Jupyter: the plot
+        """
+        from ._export import read
+
+        data = read(path)
+        timeline = cls(data.name, tasks=data.tasks, lag=data.lag)
+        timeline._recorder.spans = list(data.spans)
+        timeline._recorder.closed = True
+        timeline._origin = 0.0
+        timeline._left = (
+            data.elapsed
+            if data.elapsed is not None
+            else max((s[3] for s in data.spans), default=0.0)
+        )
+        timeline._main_task = data.main_task
+        timeline._loaded_lag = list(data.lag_samples)
+        return timeline
 
     def plot(self, ax: Axes | None = None, title: str | None = None) -> Axes:
         """Draw this timeline with :func:`asynckit.plot_timeline` and return the Axes."""
