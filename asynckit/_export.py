@@ -54,74 +54,90 @@ def write(timeline: Timeline, path: str | os.PathLike[str]) -> None:
     from ._plot import readable_rows
 
     spans = timeline.spans
-    lanes = list(dict.fromkeys(s.lane for s in spans))
-    shown = readable_rows(lanes, timeline.main_task)
+    span_lanes = [s.lane for s in spans]
+    lanes = list(dict.fromkeys(span_lanes))
     tid = {lane: index + 1 for index, lane in enumerate(lanes)}
+    # Each track's task and thread, so that a span's args name them only where they differ.
+    track_of: dict[str, tuple[str | None, str]] = {}
+    for lane, s in zip(span_lanes, spans, strict=True):
+        if lane not in track_of:
+            track_of[lane] = (s.task, s.thread)
+
+    # Built as text, with each distinct string encoded once: 100,000 spans write in well
+    # under a second, where a dict per event through json.dumps takes several times longer.
+    encoded: dict[object, str] = {}
+
+    def text(value: object) -> str:
+        found = encoded.get(value)
+        if found is None:
+            found = encoded[value] = json.dumps(value)
+        return found
+
     title = f"asynckit: {timeline.name}" if timeline.name else "asynckit timeline"
-    events: list[dict[str, Any]] = [_metadata("process_name", 0, {"name": title})]
-    for lane, name in zip(lanes, shown, strict=True):
-        events.append(_metadata("thread_name", tid[lane], {"name": name}))
-        events.append(_metadata("thread_sort_index", tid[lane], {"sort_index": tid[lane]}))
+    events = [_metadata("process_name", 0, "name", json.dumps(title))]
+    for lane, name in zip(lanes, readable_rows(lanes, timeline.main_task), strict=True):
+        events.append(_metadata("thread_name", tid[lane], "name", json.dumps(name)))
+        events.append(_metadata("thread_sort_index", tid[lane], "sort_index", str(tid[lane])))
+
     seconds: list[float] = []
-    for s in spans:
-        args: dict[str, Any] = {"task": s.task, "thread": s.thread}
+    for lane, s in zip(span_lanes, spans, strict=True):
+        start, end = s.start, s.end
+        seconds += (start, end)
+        extra = []
+        task, thread = track_of[lane]
+        if s.task != task:
+            extra.append(f'"task":{text(s.task)}')
+        if s.thread != thread:
+            extra.append(f'"thread":{text(s.thread)}')
         if s.error is not None:
-            args["error"] = s.error
+            extra.append(f'"error":{text(s.error)}')
         if s.detail is not None:
-            args["detail"] = s.detail
-        event = {
-            "name": s.label,
-            "cat": s.kind,
-            "ph": "X",
-            "ts": s.start * 1e6,
-            "dur": max(s.end - s.start, 0.0) * 1e6,
-            "pid": PID,
-            "tid": tid[s.lane],
-            "args": args,
-        }
+            extra.append(f'"detail":{text(s.detail)}')
+        colour = ""
         if s.error is not None:
-            event["cname"] = _COLOUR_OF_STATE["cancelled" if s.error == "cancelled" else "failed"]
-        events.append(event)
-        seconds += (s.start, s.end)
+            state = "cancelled" if s.error == "cancelled" else "failed"
+            colour = f',"cname":"{_COLOUR_OF_STATE[state]}"'
+        events.append(
+            f'{{"name":{text(s.label)},"cat":{text(s.kind)},"ph":"X","ts":{start * 1e6!r},'
+            f'"dur":{max(end - start, 0.0) * 1e6!r},"pid":{PID},"tid":{tid[lane]},'
+            f'"args":{{{",".join(extra)}}}{colour}}}'
+        )
     lag = timeline.lag_samples
     for at, late in lag:
         events.append(
-            {
-                "name": LAG_COUNTER,
-                "ph": "C",
-                "ts": at * 1e6,
-                "pid": PID,
-                "tid": 0,
-                "args": {"lag (ms)": late * 1000},
-            }
+            f'{{"name":"{LAG_COUNTER}","ph":"C","ts":{at * 1e6!r},"pid":{PID},"tid":0,'
+            f'"args":{{"lag (ms)":{late * 1000!r}}}}}'
         )
-    document = {
-        "traceEvents": events,
-        "displayTimeUnit": "ms",
-        "otherData": {
-            "generator": f"asynckit {__version__}",
-            "asynckit": {
-                "name": timeline.name,
-                "main_task": timeline.main_task,
-                "tasks": timeline.tasks,
-                "lag": timeline.lag,
-                "elapsed": timeline.elapsed,
-                # The times as recorded: microseconds in floats do not always give the same
-                # seconds back, and a reloaded timeline should equal the one saved.
-                "seconds": seconds,
-                "lag_samples": [value for sample in lag for value in sample],
-            },
+    other = {
+        "generator": f"asynckit {__version__}",
+        "asynckit": {
+            "name": timeline.name,
+            "main_task": timeline.main_task,
+            "tasks": timeline.tasks,
+            "lag": timeline.lag,
+            "elapsed": timeline.elapsed,
+            "tracks": {str(tid[lane]): list(track) for lane, track in track_of.items()},
+            # The times as recorded: microseconds in floats do not always give the same
+            # seconds back, and a reloaded timeline should equal the one saved.
+            "seconds": seconds,
+            "lag_samples": [value for sample in lag for value in sample],
         },
     }
+    document = (
+        '{"traceEvents":[\n'
+        + ",\n".join(events)
+        + f'\n],"displayTimeUnit":"ms","otherData":{json.dumps(other, separators=(",", ":"))}}}'
+    )
     try:
         with open(path, "w", encoding="utf-8") as file:
-            file.write(json.dumps(document, separators=(",", ":")))
+            file.write(document)
     except OSError as error:
         raise AsynckitError(f"cannot write the trace to {os.fspath(path)!r}: {error}") from None
 
 
-def _metadata(name: str, tid: int, args: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "ph": "M", "pid": PID, "tid": tid, "args": args}
+def _metadata(name: str, tid: int, key: str, value: str) -> str:
+    """A metadata event, its one argument's value given as JSON text."""
+    return f'{{"name":"{name}","ph":"M","pid":{PID},"tid":{tid},"args":{{"{key}":{value}}}}}'
 
 
 def read(path: str | os.PathLike[str]) -> TraceData:
@@ -152,43 +168,54 @@ def read(path: str | os.PathLike[str]) -> TraceData:
 
 def _parse(events: list[Any], other: object) -> TraceData:
     ours = other.get("asynckit") if isinstance(other, dict) else None
+    if not isinstance(ours, dict):
+        ours = {}
     names: dict[tuple[Any, Any], str] = {}
     for event in events:
         if event.get("ph") == "M" and event.get("name") == "thread_name":
             names[event.get("pid"), event.get("tid")] = str(event["args"]["name"])
+    tracks: dict[tuple[Any, Any], tuple[Any, Any]] = {
+        (PID, int(tid)): (task, thread) for tid, (task, thread) in ours.get("tracks", {}).items()
+    }
+    exact = ours.get("seconds")
+    complete = sum(1 for event in events if event.get("ph") == "X")
+    times = iter(exact) if isinstance(exact, list) and len(exact) == 2 * complete else None
 
     spans: list[RawSpan] = []
     open_spans: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     lag: list[tuple[float, float]] = []
     for event in events:
         phase = event.get("ph")
-        track = (event.get("pid"), event.get("tid"))
         if phase == "X":
-            start = float(event["ts"]) / 1e6
-            spans.append(_span(event, start, start + float(event.get("dur", 0)) / 1e6, names))
+            track = (event.get("pid"), event.get("tid"))
+            if times is not None:
+                start, end = float(next(times)), float(next(times))
+            else:
+                start = float(event["ts"]) / 1e6
+                end = start + float(event.get("dur", 0)) / 1e6
+            spans.append(_span(event, start, end, track, tracks, names))
         elif phase == "B":
+            track = (event.get("pid"), event.get("tid"))
             open_spans.setdefault(track, []).append(event)
-        elif phase == "E" and open_spans.get(track):
-            begun = open_spans[track].pop()
-            merged = {**begun, "args": {**begun.get("args", {}), **event.get("args", {})}}
-            spans.append(
-                _span(merged, float(begun["ts"]) / 1e6, float(event["ts"]) / 1e6, names)
-            )
+        elif phase == "E":
+            track = (event.get("pid"), event.get("tid"))
+            if open_spans.get(track):
+                begun = open_spans[track].pop()
+                merged = {**begun, "args": {**begun.get("args", {}), **event.get("args", {})}}
+                start, end = float(begun["ts"]) / 1e6, float(event["ts"]) / 1e6
+                spans.append(_span(merged, start, end, track, tracks, names))
         elif phase == "C" and event.get("name") == LAG_COUNTER:
             (value,) = event["args"].values()
             lag.append((float(event["ts"]) / 1e6, float(value) / 1000))
 
     data = TraceData(spans=spans, lag_samples=lag, lag=bool(lag))
-    if isinstance(ours, dict):
+    if ours:
         data.name = ours.get("name")
         data.main_task = ours.get("main_task")
         data.tasks = bool(ours.get("tasks"))
         data.lag = bool(ours.get("lag"))
         elapsed = ours.get("elapsed")
         data.elapsed = float(elapsed) if elapsed is not None else None
-        exact = ours.get("seconds")
-        if isinstance(exact, list) and len(exact) == 2 * len(spans):
-            data.spans = [(*s[:2], *pair, *s[4:]) for s, pair in zip(spans, _pairs(exact))]
         exact_lag = ours.get("lag_samples")
         if isinstance(exact_lag, list) and len(exact_lag) == 2 * len(lag):
             data.lag_samples = list(_pairs(exact_lag))
@@ -201,12 +228,20 @@ def _parse(events: list[Any], other: object) -> TraceData:
 
 
 def _span(
-    event: dict[str, Any], start: float, end: float, names: dict[tuple[Any, Any], str]
+    event: dict[str, Any],
+    start: float,
+    end: float,
+    track: tuple[Any, Any],
+    tracks: dict[tuple[Any, Any], tuple[Any, Any]],
+    names: dict[tuple[Any, Any], str],
 ) -> RawSpan:
     args = event.get("args") or {}
-    track = names.get((event.get("pid"), event.get("tid")), f"thread {event.get('tid')}")
-    task = args["task"] if "task" in args else track
-    thread = args["thread"] if "thread" in args else track
+    default = tracks.get(track)
+    if default is None:
+        name = names.get(track, f"thread {track[1]}")
+        default = tracks[track] = (name, name)
+    task = args["task"] if "task" in args else default[0]
+    thread = args["thread"] if "thread" in args else default[1]
     label = str(event.get("name", ""))
     kind = str(event.get("cat") or "span")
     error, detail = args.get("error"), args.get("detail")
