@@ -113,7 +113,7 @@ def test_the_writer_follows_the_trace_event_format(timeline, tmp_path):
     assert failed["args"]["error"] == "ValueError" and failed["cname"] == "terrible"
     (cancelled,) = [e for e in complete if e["name"] == "cancelled nap"]
     assert cancelled["args"]["error"] == "cancelled" and cancelled["cname"] == "grey"
-    assert [e for e in complete if e["name"] == "parse"][0]["args"]["detail"] == "3 posts"
+    assert next(e for e in complete if e["name"] == "parse")["args"]["detail"] == "3 posts"
 
 
 def test_a_trace_from_another_tool_reads_as_spans(tmp_path):
