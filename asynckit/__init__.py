@@ -23,6 +23,24 @@ from ._trace import trace_config
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(ipython: object) -> None:
+    """IPython's hook for ``%load_ext asynckit``: registers the ``%%timeline`` cell magic.
+
+    Importing asynckit does not import IPython; loading the extension does.
+    """
+    from ._magic import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    """IPython's hook for ``%unload_ext asynckit``: takes ``%%timeline`` out again."""
+    from ._magic import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
 __all__ = [
     "AsynckitError",
     "Comparison",

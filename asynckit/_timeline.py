@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import weakref
+from collections.abc import Iterable
 from contextvars import ContextVar, Token
 from dataclasses import asdict, dataclass
 from threading import current_thread, local
@@ -18,7 +19,7 @@ from ._loopwatch import LagMeter, TaskTracker, running_loop
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["Recorder", "Span", "Timeline", "active_recorder"]
+__all__ = ["Recorder", "Span", "Timeline", "active_recorder", "peak_overlap"]
 
 # A raw span as the hot path stores it: (label, kind, start, end, row, thread), with start and
 # end as perf_counter() readings, and error and detail appended only when either is set, so the
@@ -39,7 +40,7 @@ class Recorder:
     are held by weak references only, so recording keeps none of them alive.
     """
 
-    __slots__ = ("_name_counts", "_rows", "closed", "spans")
+    __slots__ = ("_name_counts", "_rows", "closed", "libraries", "spans")
 
     def __init__(self) -> None:
         self.spans: list[_RawSpan] = []
@@ -49,6 +50,8 @@ class Recorder:
         # no other, so a new task with a reused id never matches it.
         self._rows: dict[object, str] = {}
         self._name_counts: dict[str, int] = {}
+        #: The libraries whose tasks were seen ("asyncio", "trio", "curio").
+        self.libraries: set[str] = set()
 
     def row(self, task: object | None) -> str | None:
         """The row name of ``task`` (None, for no task, stays None)."""
@@ -61,6 +64,7 @@ class Recorder:
         shown = self._rows.get(key)
         if shown is None:
             name = task_name(task)
+            self.libraries.add(type(task).__module__.lstrip("_").partition(".")[0])
             count = self._name_counts[name] = self._name_counts.get(name, 0) + 1
             shown = self._rows[key] = name if count == 1 else f"{name} #{count}"
         return shown
@@ -275,6 +279,11 @@ class Timeline:
         """With ``lag=True``: the worst lag of the event loop seen, in seconds (else 0.0)."""
         return max((lag for _, lag in self.lag_samples), default=0.0)
 
+    @property
+    def libraries(self) -> set[str]:
+        """The async libraries whose tasks recorded spans here: "asyncio", "trio", "curio"."""
+        return set(self._recorder.libraries)
+
     def records(self) -> list[dict[str, Any]]:
         """The spans as plain dicts (with a ``duration`` key), ready for ``pandas.DataFrame``."""
         return [{**asdict(s), "duration": s.duration} for s in self.spans]
@@ -346,6 +355,17 @@ class Timeline:
         if self._origin is None:
             state = "not started"
         return f"<Timeline{name}: {len(self)} spans over {self.duration:.3f} s, {state}>"
+
+
+def peak_overlap(spans: Iterable[Span]) -> int:
+    """The most spans that were under way at one moment (0 for none); spans that only touch
+    (one ends as the next starts) do not overlap."""
+    edges = sorted([(s.start, 1) for s in spans] + [(s.end, -1) for s in spans])
+    running = peak = 0
+    for _, step in edges:  # at equal times an end (-1) sorts first
+        running += step
+        peak = max(peak, running)
+    return peak
 
 
 def _start_of(span: Span) -> float:

@@ -56,9 +56,7 @@ def trace_config() -> aiohttp.TraceConfig:
 # later signals need: the recorder, the row, and the times seen so far.
 
 
-async def _request_start(
-    session: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any
-) -> None:
+async def _request_start(session: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any) -> None:
     recorder = active_recorder()
     ctx.recorder = recorder
     if recorder is None:
