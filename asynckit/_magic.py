@@ -15,6 +15,7 @@ import argparse
 import re
 import shlex
 import sys
+from threading import current_thread
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -219,8 +220,14 @@ def _unseen(tl: Timeline, mentioned: Sequence[str]) -> str:
         f"{which} ran in this cell: asynckit sees inside it only its own instrumented calls "
         f"(asynckit.sleep, span, traced: {recorded:,} spans recorded), not the lifetimes of "
         f"{which}'s tasks nor its requests (the task factory and aiohttp tracing are "
-        "asyncio's); run it with asyncio.to_thread so the notebook's loop stays free"
-        + (", or --lag shows how long it held the loop" if not tl.lag else "")
+        "asyncio's)"
+        + (
+            "; it ran in the notebook's own thread, holding the loop: run it with "
+            "asyncio.to_thread to keep the loop free"
+            if any(s.thread == current_thread().name for s in tl.spans if s.kind == "sleep")
+            and any(s.task is not None for s in tl.spans)
+            else ""
+        )
     )
 
 
