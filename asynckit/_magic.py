@@ -15,9 +15,9 @@ import argparse
 import re
 import shlex
 import sys
-from threading import current_thread
 from collections.abc import Sequence
 from dataclasses import dataclass
+from threading import current_thread
 from typing import Any, NoReturn
 
 from ._errors import AsynckitError

@@ -183,7 +183,7 @@ async def _peak_in_flight(peak_in_flight: Any) -> str:
         path.write_text(json.dumps(_trace_events()))
         tl = Timeline.load(path)
     answer = peak_in_flight(tl)
-    if answer == 5 or answer == 4 and _counts_other_kinds(peak_in_flight):
+    if answer == 5 or (answer == 4 and _counts_other_kinds(peak_in_flight)):
         raise Mistake(
             f"peak_in_flight said {answer}: it counted spans that are not requests (a pool "
             "wait, a parse, a task); keep only the spans of kind 'request'"
