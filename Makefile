@@ -48,10 +48,14 @@ test: $(VENV)/.test
 notebooks: $(VENV)/.test
 	$(BIN)/python tests/matrix.py --versions 3.12 --script tests/execute_notebooks.py
 
-bench: $(VENV)/.test
+$(VENV)/.bench: pyproject.toml $(VENV)/.test
+	$(PIP) install -e '.[course,test,bench]'
+	touch $@
+
+bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/run.py
 
-bench-quick: $(VENV)/.test
+bench-quick: $(VENV)/.bench
 	$(BIN)/python benchmarks/run.py --quick
 
 clean:

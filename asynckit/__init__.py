@@ -19,8 +19,27 @@ from ._plot import plot_bars, plot_measurements, plot_timeline
 from ._run import run
 from ._server import LocalAPI, ServerError, serve, start_server
 from ._timeline import Span, Timeline
+from ._trace import trace_config
 
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """IPython's hook for ``%load_ext asynckit``: registers the ``%%timeline`` cell magic.
+
+    Importing asynckit does not import IPython; loading the extension does.
+    """
+    from ._magic import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: object) -> None:
+    """IPython's hook for ``%unload_ext asynckit``: takes ``%%timeline`` out again."""
+    from ._magic import unload_ipython_extension as unload
+
+    unload(ipython)
+
 
 __all__ = [
     "AsynckitError",
@@ -42,6 +61,7 @@ __all__ = [
     "sleep",
     "span",
     "start_server",
+    "trace_config",
     "traced",
     "work",
 ]

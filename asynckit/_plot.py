@@ -26,6 +26,7 @@ __all__ = [
     "plot_comparison",
     "plot_measurements",
     "plot_timeline",
+    "readable_rows",
     "timeline_png",
 ]
 
@@ -35,6 +36,8 @@ KIND_COLOURS: dict[str, str] = {
     "fetch": "#55A868",
     "work": "#DD8452",
     "span": "#8172B3",
+    "request": "#2E8B57",
+    "wait": "#E6C44C",
     "task": "#C7CDD6",
 }
 _FALLBACK_COLOURS = ["#64B5CD", "#CCB974", "#937860", "#DA8BC3", "#8C8C8C"]
@@ -317,12 +320,16 @@ _DEFAULT_TASK_NAME = re.compile(r"Task-\d+")
 
 
 def _readable(names: list[str], timeline: Timeline) -> list[str]:
+    return readable_rows(names, timeline.main_task)
+
+
+def readable_rows(names: Sequence[str], main_task: str | None) -> list[str]:
     """Row names a reader can follow from run to run: the task that entered the timeline is
     "main", and tasks asyncio named Task-123, Task-124 ... are "task 1", "task 2" ..."""
     counter = itertools.count(1)
     return [
         "main"
-        if name == timeline.main_task
+        if name == main_task
         else f"task {next(counter)}"
         if _DEFAULT_TASK_NAME.fullmatch(name)
         else name

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import weakref
+from collections.abc import Iterable
 from contextvars import ContextVar, Token
 from dataclasses import asdict, dataclass
 from threading import current_thread, local
@@ -17,7 +19,7 @@ from ._loopwatch import LagMeter, TaskTracker, running_loop
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["Recorder", "Span", "Timeline", "active_recorder"]
+__all__ = ["Recorder", "Span", "Timeline", "active_recorder", "peak_overlap"]
 
 # A raw span as the hot path stores it: (label, kind, start, end, row, thread), with start and
 # end as perf_counter() readings, and error and detail appended only when either is set, so the
@@ -38,7 +40,7 @@ class Recorder:
     are held by weak references only, so recording keeps none of them alive.
     """
 
-    __slots__ = ("_name_counts", "_rows", "closed", "spans")
+    __slots__ = ("_name_counts", "_rows", "closed", "libraries", "spans")
 
     def __init__(self) -> None:
         self.spans: list[_RawSpan] = []
@@ -48,6 +50,8 @@ class Recorder:
         # no other, so a new task with a reused id never matches it.
         self._rows: dict[object, str] = {}
         self._name_counts: dict[str, int] = {}
+        #: The libraries whose tasks were seen ("asyncio", "trio", "curio").
+        self.libraries: set[str] = set()
 
     def row(self, task: object | None) -> str | None:
         """The row name of ``task`` (None, for no task, stays None)."""
@@ -60,6 +64,7 @@ class Recorder:
         shown = self._rows.get(key)
         if shown is None:
             name = task_name(task)
+            self.libraries.add(type(task).__module__.lstrip("_").partition(".")[0])
             count = self._name_counts[name] = self._name_counts.get(name, 0) + 1
             shown = self._rows[key] = name if count == 1 else f"{name} #{count}"
         return shown
@@ -183,6 +188,7 @@ class Timeline:
         self._main_task: str | None = None
         self._token: Token[Recorder | None] | None = None
         self._cache: list[Span] | None = None
+        self._loaded_lag: list[tuple[float, float]] | None = None
 
     # -- recording -------------------------------------------------------------------------
 
@@ -261,6 +267,8 @@ class Timeline:
     @property
     def lag_samples(self) -> list[tuple[float, float]]:
         """With ``lag=True``: ``(time, lag)`` pairs, both in seconds, time from the start."""
+        if self._loaded_lag is not None:
+            return list(self._loaded_lag)
         if self._meter is None:
             return []
         origin = self._origin if self._origin is not None else 0.0
@@ -271,12 +279,64 @@ class Timeline:
         """With ``lag=True``: the worst lag of the event loop seen, in seconds (else 0.0)."""
         return max((lag for _, lag in self.lag_samples), default=0.0)
 
+    @property
+    def libraries(self) -> set[str]:
+        """The async libraries whose tasks recorded spans here: "asyncio", "trio", "curio"."""
+        return set(self._recorder.libraries)
+
     def records(self) -> list[dict[str, Any]]:
         """The spans as plain dicts (with a ``duration`` key), ready for ``pandas.DataFrame``."""
         return [{**asdict(s), "duration": s.duration} for s in self.spans]
 
     def __len__(self) -> int:
         return len(self._recorder.spans)
+
+    # -- files -----------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write this timeline to ``path`` as a Chrome Trace Event file (JSON).
+
+        Open it in the Perfetto UI (https://ui.perfetto.dev, "Open trace file") or in
+        ``chrome://tracing`` to zoom and search: one track per task and per thread, span kinds
+        as categories, failed and cancelled spans coloured and their errors in the details,
+        and the loop lag as a counter track. :meth:`Timeline.load` reads it back.
+
+        Example::
+
+            tl.save("crawl.json")
+            asynckit.Timeline.load("crawl.json").spans == tl.spans   # True
+        """
+        from ._export import write
+
+        write(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Timeline:
+        """Read a timeline saved with :meth:`save`: the same name, spans, lag samples and
+        options, ready to plot. Chrome Trace Event files from other tools read too (their
+        complete and begin/end events as spans, their tracks' names as tasks). The timeline
+        read back records nothing more.
+
+        Example::
+
+            tl = asynckit.Timeline.load("crawl.json")
+            tl   # in Jupyter: the plot
+        """
+        from ._export import read
+
+        data = read(path)
+        timeline = cls(data.name, tasks=data.tasks, lag=data.lag)
+        timeline._recorder.spans = list(data.spans)
+        timeline._recorder.closed = True
+        timeline._origin = 0.0
+        timeline._left = (
+            data.elapsed
+            if data.elapsed is not None
+            else max((s[3] for s in data.spans), default=0.0)
+        )
+        timeline._main_task = data.main_task
+        timeline._loaded_lag = list(data.lag_samples)
+        return timeline
 
     def plot(self, ax: Axes | None = None, title: str | None = None) -> Axes:
         """Draw this timeline with :func:`asynckit.plot_timeline` and return the Axes."""
@@ -295,6 +355,17 @@ class Timeline:
         if self._origin is None:
             state = "not started"
         return f"<Timeline{name}: {len(self)} spans over {self.duration:.3f} s, {state}>"
+
+
+def peak_overlap(spans: Iterable[Span]) -> int:
+    """The most spans that were under way at one moment (0 for none); spans that only touch
+    (one ends as the next starts) do not overlap."""
+    edges = sorted([(s.start, 1) for s in spans] + [(s.end, -1) for s in spans])
+    running = peak = 0
+    for _, step in edges:  # at equal times an end (-1) sorts first
+        running += step
+        peak = max(peak, running)
+    return peak
 
 
 def _start_of(span: Span) -> float:

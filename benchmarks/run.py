@@ -28,6 +28,7 @@ from typing import Any
 import bench_compare
 import bench_fetch
 import bench_loopwatch
+import bench_magic
 import bench_overhead
 import bench_plot
 import bench_server
@@ -55,6 +56,13 @@ GOALS: dict[str, tuple[str, str, Callable[[float], bool] | None]] = {
     "plot_speedup": ("plot_timeline vs one barh per span", ">= 20", lambda v: v >= 20),
     "tasks_overhead_ratio": ("Timeline(tasks=True) / Timeline()", "<= 1.3", lambda v: v <= 1.3),
     "lag_overhead_ratio": ("Timeline(lag=True) / Timeline()", "<= 1.3", lambda v: v <= 1.3),
+    "magic_overhead_ratio": (
+        "busy cell under %%timeline --lag / bare",
+        "<= 1.15",
+        lambda v: v <= 1.15,
+    ),
+    "viztracer_overhead_ratio": ("same cell under VizTracer(log_async) / bare", "reported", None),
+    "magic_draw_s": ("draw that cell's timeline as PNG (s)", "reported", None),
 }
 
 BENCHMARKS: list[Callable[[bool], dict[str, Any]]] = [
@@ -65,6 +73,7 @@ BENCHMARKS: list[Callable[[bool], dict[str, Any]]] = [
     bench_plot.measure,
     bench_loopwatch.measure,
     bench_spawn.measure,
+    bench_magic.measure,
 ]
 
 
@@ -147,6 +156,23 @@ def table(results: dict[str, Any]) -> list[str]:
     for library, seconds in results.get("spawn_10k_s", {}).items():
         lines.append(
             f"| `spawn_10k_s` | 10,000 tasks in {library} (s) | {seconds:.3f} | reported | |"
+        )
+    export = results.get("export_100k_s")
+    if export:
+        spans = f"{export['spans']:,.0f} spans"
+        for step, goal in (("save", 1.0), ("load", 1.5)):
+            value = export[step]
+            met = "yes" if value <= goal else "**no**"
+            lines.append(
+                f"| `export_100k_s` | {step} of {spans} (s) | {value:.3f} | <= {goal} | {met} |"
+            )
+    if "magic_overhead_ratio" in results and "viztracer_overhead_ratio" in results:
+        ours = results["magic_overhead_ratio"] - 1
+        theirs = results["viztracer_overhead_ratio"] - 1
+        met = "yes" if ours <= theirs / 5 else "**no**"
+        lines.append(
+            f"| `magic_vs_viztracer` | %%timeline's overhead / VizTracer's | "
+            f"{ours / theirs if theirs > 0 else float('nan'):.3f} | <= 0.2 | {met} |"
         )
     for notebook, seconds in results.get("course_s", {}).items():
         lines.append(f"| `course_s` | {notebook} (s) | {seconds:.1f} | reported | |")

@@ -1,0 +1,160 @@
+"""What %%timeline --lag costs on a busy cell, beside VizTracer on the same cell, and how fast
+a 100,000-span timeline saves and loads.
+
+python benchmarks/bench_magic.py [--quick]
+
+The cell: 2,000 tasks (sleeps in a gather and in a TaskGroup) and 200 requests to the local
+API through a session with asynckit's trace config. Each run executes it in an IPython shell
+the way ipykernel does (the cell as a task on the running loop, then post_execute): bare,
+under %%timeline --lag, and bare under VizTracer with log_async=True (started and stopped
+around the cell; its file is not written, so its figure is a lower bound).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import interleaved
+
+import asynckit
+
+CELL = """\
+async def nap(i):
+    await asyncio.sleep(0.001 * (i % 10))
+
+async def get(session, i):
+    async with session.get(f"{url}/posts/{i % 100 + 1}") as response:
+        return await response.read()
+
+await asyncio.gather(*(nap(i) for i in range(1_000)))
+async with asyncio.TaskGroup() as group:
+    for i in range(800):
+        group.create_task(nap(i))
+connector = aiohttp.TCPConnector(limit=20)
+async with aiohttp.ClientSession(
+    connector=connector, trace_configs=[asynckit.trace_config()]
+) as session:
+    await asyncio.gather(*(get(session, i) for i in range(200)))
+"""
+
+
+def _shell(url: str) -> Any:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "asynckit")
+    import aiohttp
+
+    shell.user_ns.update(asyncio=asyncio, aiohttp=aiohttp, asynckit=asynckit, url=url)
+    # Text output only: drawing the plot is the result shown, measured apart (magic_draw_s).
+    shell.display_formatter.active_types = ["text/plain"]
+    return shell
+
+
+async def _run_cell(shell: Any, cell: str) -> None:
+    transformed = shell.transform_cell(cell)
+    task = asyncio.ensure_future(
+        shell.run_cell_async(cell, store_history=False, transformed_cell=transformed)
+    )
+    try:
+        result = await task
+    finally:
+        shell.events.trigger("post_execute")
+    if not result.success:
+        raise RuntimeError(f"the benchmark cell failed: {result.error_in_exec!r}")
+
+
+def _draw_time(shell: Any) -> float:
+    """Seconds to draw the recorded cell as the PNG a notebook shows."""
+    from asynckit._plot import timeline_png
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        asyncio.run(_run_cell(shell, "%%timeline --lag --out drawn\n" + CELL))
+    started = time.perf_counter()
+    timeline_png(shell.user_ns["drawn"])
+    return time.perf_counter() - started
+
+
+def _cell_runs(shell: Any) -> dict[str, Any]:
+    def bare() -> None:
+        asyncio.run(_run_cell(shell, CELL))
+
+    def magic() -> None:
+        with contextlib.redirect_stdout(io.StringIO()):  # the summary and the text repr
+            asyncio.run(_run_cell(shell, "%%timeline --lag\n" + CELL))
+
+    runs: dict[str, Any] = {"bare": bare, "magic": magic}
+    try:
+        from viztracer import VizTracer
+    except ImportError:
+        print("viztracer is not installed (pip install -e '.[bench]'): not measured")
+        return runs
+
+    def viztracer() -> None:
+        tracer = VizTracer(log_async=True, verbose=0)
+        tracer.start()
+        try:
+            asyncio.run(_run_cell(shell, CELL))
+        finally:
+            tracer.stop()
+            tracer.clear()
+
+    runs["viztracer"] = viztracer
+    return runs
+
+
+async def _big_timeline(tasks: int) -> asynckit.Timeline:
+    with asynckit.Timeline("100k", tasks=True) as tl:
+        await asyncio.gather(*(asynckit.sleep(0) for _ in range(tasks)))
+    return tl
+
+
+def _export(quick: bool) -> dict[str, float]:
+    tl = asyncio.run(_big_timeline(5_000 if quick else 50_000))
+    tl.spans  # noqa: B018  (built once, as a notebook would have when it drew the plot)
+    saves, loads = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "trace.json"
+        for _ in range(3 if quick else 5):
+            started = time.perf_counter()
+            tl.save(path)
+            saves.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            loaded = asynckit.Timeline.load(path)
+            loaded.spans  # noqa: B018  (a loaded timeline read as a Timeline would be)
+            loads.append(time.perf_counter() - started)
+    return {"spans": float(len(tl)), "save": min(saves), "load": min(loads)}
+
+
+def measure(quick: bool = False) -> dict[str, Any]:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    with asynckit.start_server() as api:
+        shell = _shell(api.url)
+        try:
+            medians = interleaved(_cell_runs(shell), 3 if quick else 9)
+            draw_s = _draw_time(shell)
+        finally:
+            shell.run_line_magic("unload_ext", "asynckit")
+            InteractiveShell.clear_instance()
+    figures: dict[str, Any] = {
+        "cell_bare_s": medians["bare"],
+        "magic_overhead_ratio": medians["magic"] / medians["bare"],
+        "magic_draw_s": draw_s,
+    }
+    if "viztracer" in medians:
+        figures["viztracer_overhead_ratio"] = medians["viztracer"] / medians["bare"]
+    figures["export_100k_s"] = _export(quick)
+    return figures
+
+
+if __name__ == "__main__":
+    for key, value in measure(quick="--quick" in sys.argv).items():
+        print(f"{key:26} {value}")

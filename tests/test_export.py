@@ -1,0 +1,162 @@
+"""Timeline.save and Timeline.load: the Chrome Trace Event format, written to its documented
+schema and read back equal to what was saved."""
+
+import asyncio
+import json
+import numbers
+
+import pytest
+
+import asynckit
+
+
+async def busy_timeline():
+    """A timeline with a bit of everything: tasks, a failure, a cancellation, a worker
+    thread, a detail, and the loop lag."""
+
+    async def fails():
+        await asynckit.sleep(0.01, label="about to fail")
+        raise ValueError("no")
+
+    async def slow():
+        await asynckit.sleep(10, label="cancelled nap")
+
+    with asynckit.Timeline("busy", tasks=True, lag=True) as tl:
+        straggler = asyncio.create_task(slow(), name="straggler")
+        results = await asyncio.gather(
+            asynckit.sleep(0.02, label="nap"),
+            fails(),
+            asyncio.to_thread(asynckit.work, 0.01, "in a thread"),
+            return_exceptions=True,
+        )
+        async with asynckit.span("parse", kind="work") as s:
+            s.detail = "3 posts"
+        straggler.cancel()
+        await asyncio.gather(straggler, return_exceptions=True)
+    assert isinstance(results[1], ValueError)
+    return tl
+
+
+@pytest.fixture(scope="module")
+def timeline():
+    return asyncio.run(busy_timeline())
+
+
+def same(a, b):
+    assert a.name == b.name
+    assert a.spans == b.spans
+    assert a.main_task == b.main_task
+    assert a.lag_samples == b.lag_samples
+    assert (a.tasks, a.lag, a.elapsed, a.duration, a.max_lag) == (
+        b.tasks,
+        b.lag,
+        b.elapsed,
+        b.duration,
+        b.max_lag,
+    )
+
+
+def test_the_round_trip_gives_the_same_timeline(timeline, tmp_path):
+    kinds = {s.kind for s in timeline.spans}
+    assert {"sleep", "task", "work"} <= kinds
+    assert {s.error for s in timeline.spans} >= {None, "ValueError", "cancelled"}
+    assert any(s.task is None for s in timeline.spans)  # the worker thread's span
+    assert timeline.lag_samples
+    path = tmp_path / "busy.json"
+    timeline.save(path)
+    loaded = asynckit.Timeline.load(path)
+    same(loaded, timeline)
+    assert "done" in repr(loaded)
+    loaded.save(tmp_path / "again.json")  # a loaded timeline saves the same file again
+    assert (tmp_path / "again.json").read_text() == path.read_text()
+
+
+def test_the_writer_follows_the_trace_event_format(timeline, tmp_path):
+    path = tmp_path / "trace.json"
+    timeline.save(str(path))
+    document = json.loads(path.read_text())
+    # JSON Object Format: traceEvents, an optional displayTimeUnit of "ms" or "ns", otherData.
+    assert set(document) == {"traceEvents", "displayTimeUnit", "otherData"}
+    assert document["displayTimeUnit"] in ("ms", "ns")
+    events = document["traceEvents"]
+    phases = {e["ph"] for e in events}
+    assert phases == {"M", "X", "C"}
+    for event in events:
+        # Every event: a name, a phase, a process and a thread id.
+        assert isinstance(event["name"], str) and isinstance(event["ph"], str)
+        assert isinstance(event["pid"], int) and isinstance(event["tid"], int)
+        if event["ph"] == "X":  # complete event: ts and dur in microseconds, cat, args
+            assert set(event) <= {"name", "cat", "ph", "ts", "dur", "pid", "tid", "args", "cname"}
+            assert isinstance(event["ts"], numbers.Real) and isinstance(event["dur"], numbers.Real)
+            assert event["dur"] >= 0 and event["ts"] >= 0
+            assert isinstance(event["cat"], str) and isinstance(event["args"], dict)
+        elif event["ph"] == "M":  # metadata: names and order of the process and its threads
+            assert event["name"] in {"process_name", "thread_name", "thread_sort_index"}
+            key = "sort_index" if event["name"].endswith("sort_index") else "name"
+            assert set(event["args"]) == {key}
+        elif event["ph"] == "C":  # counter: numeric series in args
+            assert isinstance(event["ts"], numbers.Real)
+            assert all(isinstance(v, numbers.Real) for v in event["args"].values())
+    complete = [e for e in events if e["ph"] == "X"]
+    assert len(complete) == len(timeline.spans)
+    # Microseconds: a 20 ms nap lasts about 20,000 units.
+    (nap,) = [e for e in complete if e["name"] == "nap"]
+    assert 15_000 < nap["dur"] < 1_000_000
+    # One track per task and per thread, each named once; kinds as categories.
+    names = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    assert len(names) == len(set(names.values())) == len({s.lane for s in timeline.spans})
+    assert "main" in names.values() and "thread asyncio_0" in names.values()
+    assert {e["cat"] for e in complete} == {s.kind for s in timeline.spans}
+    assert all(e["tid"] in names for e in complete)
+    # Errors are marked: in the details, and by a colour.
+    (failed,) = [e for e in complete if e["name"].endswith(".fails")]
+    assert failed["args"]["error"] == "ValueError" and failed["cname"] == "terrible"
+    (cancelled,) = [e for e in complete if e["name"] == "cancelled nap"]
+    assert cancelled["args"]["error"] == "cancelled" and cancelled["cname"] == "grey"
+    assert next(e for e in complete if e["name"] == "parse")["args"]["detail"] == "3 posts"
+
+
+def test_a_trace_from_another_tool_reads_as_spans(tmp_path):
+    events = [
+        {"name": "thread_name", "ph": "M", "pid": 7, "tid": 3, "args": {"name": "worker"}},
+        {"name": "load", "cat": "io", "ph": "B", "ts": 1000, "pid": 7, "tid": 3},
+        {"name": "load", "ph": "E", "ts": 251000, "pid": 7, "tid": 3, "args": {"n": 1}},
+        {"name": "draw", "ph": "X", "ts": 500, "dur": 1500, "pid": 7, "tid": 4},
+        {"name": "mark", "ph": "i", "ts": 700, "pid": 7, "tid": 4, "s": "t"},
+    ]
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps(events))  # the JSON Array Format
+    tl = asynckit.Timeline.load(path)
+    draw, load = tl.spans
+    assert (draw.label, draw.kind, draw.task, draw.start) == ("draw", "span", "thread 4", 0.0)
+    assert draw.end == pytest.approx(0.0015)
+    assert (load.label, load.kind, load.task, load.thread) == ("load", "io", "worker", "worker")
+    assert load.start == pytest.approx(0.0005) and load.duration == pytest.approx(0.25)
+    assert tl.elapsed == pytest.approx(0.2505)
+
+
+def test_files_that_are_not_traces_get_a_clear_error(tmp_path):
+    with pytest.raises(asynckit.AsynckitError, match="no trace file"):
+        asynckit.Timeline.load(tmp_path / "missing.json")
+    (tmp_path / "text.json").write_text("hello")
+    with pytest.raises(asynckit.AsynckitError, match="not a JSON trace file"):
+        asynckit.Timeline.load(tmp_path / "text.json")
+    (tmp_path / "other.json").write_text('{"posts": []}')
+    with pytest.raises(asynckit.AsynckitError, match="no traceEvents"):
+        asynckit.Timeline.load(tmp_path / "other.json")
+    (tmp_path / "broken.json").write_text('{"traceEvents": [{"ph": "X", "name": "a"}]}')
+    with pytest.raises(asynckit.AsynckitError, match="cannot read"):
+        asynckit.Timeline.load(tmp_path / "broken.json")
+    with pytest.raises(asynckit.AsynckitError, match="cannot write"):
+        asynckit.Timeline().save(tmp_path / "no such folder" / "t.json")
+
+
+def test_a_large_timeline_round_trips(tmp_path):
+    async def main():
+        with asynckit.Timeline() as tl:
+            await asyncio.gather(*(asynckit.sleep(0) for _ in range(5_000)))
+        return tl
+
+    tl = asyncio.run(main())
+    tl.save(tmp_path / "large.json")
+    same(asynckit.Timeline.load(tmp_path / "large.json"), tl)

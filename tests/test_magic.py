@@ -1,0 +1,295 @@
+"""%load_ext asynckit and %%timeline, run in a real IPython shell the way ipykernel runs a cell:
+the cell as a task on the running loop, then the post_execute event, however the cell ended."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+import asynckit
+
+
+@pytest.fixture(scope="module")
+def api():
+    with asynckit.start_server(latency=0.02) as server:
+        yield server
+
+
+@pytest.fixture
+def shell():
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "asynckit")
+    yield ip
+    ip.run_line_magic("unload_ext", "asynckit")
+    InteractiveShell.clear_instance()
+
+
+async def run_cell(shell: InteractiveShell, cell: str, *, cancel_after: float | None = None):
+    """Run ``cell`` as ipykernel does: transformed, in a task of its own on the running loop,
+    then post_execute, even when the cell raised or its task was cancelled (an interrupt)."""
+    transformed = shell.transform_cell(cell)
+    task = asyncio.ensure_future(
+        shell.run_cell_async(cell, store_history=False, transformed_cell=transformed)
+    )
+    if cancel_after is not None:
+        asyncio.get_running_loop().call_later(cancel_after, task.cancel)
+    try:
+        return await task
+    finally:
+        shell.events.trigger("post_execute")
+
+
+def loop_state(loop: asyncio.AbstractEventLoop):
+    """Everything about the loop a recording could leave changed."""
+    timers = [h for h in loop._scheduled if not h.cancelled()]  # type: ignore[attr-defined]
+    return (
+        loop.get_task_factory(),
+        len(timers),
+        loop.get_debug(),
+        loop.get_exception_handler(),
+        loop._default_executor,  # type: ignore[attr-defined]
+        asyncio.Task,
+        asyncio.Future,
+    )
+
+
+CELL = """\
+%%timeline --lag --title "a busy cell" --out tl
+import asyncio, aiohttp, time
+
+async def nap(i):
+    await asyncio.sleep(0.01 * (i % 5))
+    return i
+
+async def get(session, i):
+    async with session.get(f"{url}/posts/{i % 100 + 1}") as response:
+        return (await response.json())["id"]
+
+naps = await asyncio.gather(*(nap(i) for i in range(1_000)))
+async with asyncio.TaskGroup() as group:
+    for i in range(500):
+        group.create_task(nap(i))
+await asyncio.to_thread(time.sleep, 0.01)
+connector = aiohttp.TCPConnector(limit=10)
+async with aiohttp.ClientSession(
+    connector=connector, trace_configs=[asynckit.trace_config()]
+) as session:
+    ids = await asyncio.gather(*(get(session, i) for i in range(50)))
+len(naps) + len(ids)
+"""
+
+
+def test_a_cell_is_recorded_unchanged_and_the_loop_left_as_it_was(shell, api, capsys):
+    async def main():
+        loop = asyncio.get_running_loop()
+        await asyncio.to_thread(int)  # the cell's to_thread would make the default executor
+        before = loop_state(loop)
+        shell.user_ns.update(asynckit=asynckit, url=api.url)
+        result = await run_cell(shell, CELL)
+        return result, before, loop_state(loop)
+
+    result, before, after = asyncio.run(main())
+    assert result.success, result.error_in_exec
+    assert after == before
+    assert result.result == 1_050  # the cell's last value is still its result
+    tl = shell.user_ns["tl"]
+    assert isinstance(tl, asynckit.Timeline) and tl.name == "a busy cell"
+    tasks = [s for s in tl.spans if s.kind == "task"]
+    requests = [s for s in tl.spans if s.kind == "request"]
+    assert len(tasks) >= 1_500 + 50 + 1  # gather's, the group's, the requests', to_thread's
+    assert len(requests) == 50 and all(s.detail.startswith("200") for s in requests)
+    assert asynckit._timeline.peak_overlap(requests) <= 10
+    assert tl.lag and tl.lag_samples
+    printed = capsys.readouterr().out
+    (summary,) = [line for line in printed.splitlines() if " wall" in line]
+    assert "wall" in summary and f"{len(tasks):,} tasks" in summary, printed
+    assert "50 requests (at most" in summary and "longest loop lag" in summary
+    assert "<Timeline 'a busy cell'" in printed  # displayed (as text, in a terminal shell)
+
+
+def test_the_loop_is_restored_when_the_cell_raises(shell, capsys):
+    async def main():
+        loop = asyncio.get_running_loop()
+        before = loop_state(loop)
+        shell.user_ns["asynckit"] = asynckit
+        result = await run_cell(
+            shell,
+            "%%timeline --lag --out failed\n"
+            "await asynckit.sleep(0.01, label='before')\n"
+            "raise ValueError('broken cell')\n",
+        )
+        return result, before, loop_state(loop)
+
+    result, before, after = asyncio.run(main())
+    assert isinstance(result.error_in_exec, ValueError)
+    assert after == before
+    assert [s.label for s in shell.user_ns["failed"].spans] == ["before"]
+    assert "wall" in capsys.readouterr().out  # the timeline up to the error still shows
+
+
+def test_the_loop_is_restored_after_keyboard_interrupt_and_after_cancellation(shell):
+    async def main():
+        loop = asyncio.get_running_loop()
+        before = loop_state(loop)
+        shell.user_ns["asynckit"] = asynckit
+        interrupted = await run_cell(
+            shell,
+            "%%timeline --lag --out first\n"
+            "import asyncio\n"
+            "waiting = asyncio.create_task(asyncio.sleep(10))\n"
+            "await asynckit.sleep(0.01)\n"
+            "raise KeyboardInterrupt\n",
+        )
+        waiting = shell.user_ns["waiting"]  # the cell's own task: ours to clean up
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        state_after_interrupt = loop_state(loop)
+        cancelled = await run_cell(
+            shell,
+            "%%timeline --lag --out second\nawait asynckit.sleep(10, label='long')\n",
+            cancel_after=0.05,  # what ipykernel does when the kernel is interrupted
+        )
+        return before, interrupted, state_after_interrupt, cancelled, loop_state(loop)
+
+    before, interrupted, after_interrupt, cancelled, after = asyncio.run(main())
+    assert isinstance(interrupted.error_in_exec, KeyboardInterrupt)
+    assert after_interrupt == before
+    assert isinstance(cancelled.error_in_exec, asyncio.CancelledError)
+    assert after == before
+    (long,) = shell.user_ns["second"].spans
+    assert long.label == "long" and long.error == "cancelled" and long.duration < 5
+
+
+def test_no_asyncio_or_aiohttp_name_is_replaced(shell, api):
+    import aiohttp
+
+    def names():
+        modules = (asyncio, asyncio.tasks, asyncio.events, aiohttp, aiohttp.client)
+        return {(m.__name__, k): id(v) for m in modules for k, v in vars(m).items()}
+
+    async def main():
+        shell.user_ns.update(asynckit=asynckit, url=api.url)
+        before = names()
+        await run_cell(shell, "%%timeline\nawait asyncio.sleep(0)\n")
+        return before, names()
+
+    shell.user_ns["asyncio"] = asyncio
+    before, after = asyncio.run(main())
+    assert before == after
+
+
+def test_an_existing_task_factory_is_composed_with_and_put_back(shell):
+    made = []
+
+    def factory(loop, coro, **kwargs):
+        made.append(coro)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_task_factory(factory)
+        await run_cell(
+            shell, "%%timeline --out tl\nimport asyncio\nawait asyncio.gather(asyncio.sleep(0))\n"
+        )
+        return loop.get_task_factory()
+
+    assert asyncio.run(main()) is factory
+    assert len(made) >= 2  # the cell's own task, and gather's, went through it
+    assert [s.kind for s in shell.user_ns["tl"].spans] == ["task"]
+
+
+def test_options_no_tasks_save_and_bad_options(shell, tmp_path, capsys):
+    path = tmp_path / "cell.json"
+
+    async def main():
+        shell.user_ns["asynckit"] = asynckit
+        ok = await run_cell(
+            shell, f"%%timeline --no-tasks --save {path}\nawait asynckit.sleep(0.01, label='a')\n"
+        )
+        bad = await run_cell(shell, "%%timeline --colour red\nx = 1\n")
+        bad_name = await run_cell(shell, "%%timeline --out 1x\nx = 1\n")
+        return ok, bad, bad_name
+
+    ok, bad, bad_name = asyncio.run(main())
+    assert ok.success
+    printed = capsys.readouterr()
+    assert "tasks" not in printed.out.splitlines()[0]
+    assert f"saved to {path}" in printed.out
+    assert [s.label for s in asynckit.Timeline.load(path).spans] == ["a"]
+    assert json.loads(path.read_text())["traceEvents"]
+    assert not bad.success and "unrecognized arguments: --colour red" in printed.err
+    assert not bad_name.success and "takes a variable name" in printed.err
+    assert "x" not in shell.user_ns  # a cell with bad options does not run
+
+
+def test_a_cell_without_await_and_a_cell_without_the_magic(shell, capsys):
+    shell.user_ns["asynckit"] = asynckit
+    result = shell.run_cell("%%timeline --out tl\nwith asynckit.span('sync'):\n    y = 2\ny * 3\n")
+    assert result.success and result.result == 6
+    assert [s.label for s in shell.user_ns["tl"].spans] == ["sync"]
+    shell.run_cell("z = 1")  # no recording, nothing printed
+    assert capsys.readouterr().out.count("wall") == 1
+
+
+def test_trio_inside_the_cell_is_recorded_as_far_as_asynckit_sees(shell, capsys):
+    pytest.importorskip("trio")
+    cell = """\
+%%timeline --out tl
+import trio
+
+async def main():
+    async with trio.open_nursery() as nursery:
+        for i in range(3):
+            nursery.start_soon(asynckit.sleep, 0.02)
+
+await asyncio.to_thread(trio.run, main)
+"""
+
+    async def main():
+        shell.user_ns.update(asynckit=asynckit, asyncio=asyncio)
+        return await run_cell(shell, cell)
+
+    assert asyncio.run(main()).success
+    tl = shell.user_ns["tl"]
+    assert len([s for s in tl.spans if s.kind == "sleep"]) == 3
+    assert "trio" in tl.libraries
+    printed = capsys.readouterr().out
+    assert "Trio ran in this cell" in printed and "3 spans recorded" in printed
+
+
+def test_the_magic_leaves_no_thread_behind(shell):
+    before = threading.active_count()
+
+    async def main():
+        shell.user_ns["asynckit"] = asynckit
+        await run_cell(shell, "%%timeline --lag\nawait asynckit.sleep(0.01)\n")
+
+    asyncio.run(main())
+    assert threading.active_count() == before
+
+
+def test_importing_asynckit_does_not_import_ipython_but_the_extension_does():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, asynckit\n"
+        "assert 'IPython' not in sys.modules\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        "shell.run_line_magic('load_ext', 'asynckit')\n"
+        "assert shell.find_cell_magic('timeline') is not None\n"
+        "shell.run_line_magic('unload_ext', 'asynckit')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_registered_magic_explains_itself_when_reached_directly(shell):
+    with contextlib.suppress(Exception), pytest.raises(asynckit.AsynckitError):
+        shell.run_cell_magic("timeline", "", "x = 1")
+    assert "--lag" in shell.find_cell_magic("timeline").__doc__
