@@ -360,6 +360,7 @@ class Timeline:
 def peak_overlap(spans: Iterable[Span]) -> int:
     """The most spans that were under way at one moment (0 for none); spans that only touch
     (one ends as the next starts) do not overlap."""
+    spans = list(spans)
     edges = sorted([(s.start, 1) for s in spans] + [(s.end, -1) for s in spans])
     running = peak = 0
     for _, step in edges:  # at equal times an end (-1) sorts first

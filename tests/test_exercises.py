@@ -13,7 +13,7 @@ import pytest
 from exercise_harness import CHECK_CALL, NOTEBOOKS, check_cells, compile_cell, module_for, run_check
 
 from asynckit.exercises import Exercise, Mistake, Verdict
-from asynckit.exercises._exercise import function, most_at_once
+from asynckit.exercises._exercise import function
 
 CASES = [
     pytest.param(notebook, exercise, stub, check, id=f"{notebook.name[:2]}-{exercise}")
@@ -141,17 +141,6 @@ def test_a_mistake_and_a_hang_become_verdicts(monkeypatch: pytest.MonkeyPatch) -
     assert not hung.passed and "did not finish" in hung.message
     assert "use gather" in quiz.hint()._repr_markdown_()
     assert "```python\nx = 1\n```" in quiz.solution()._repr_markdown_()
-
-
-def test_most_at_once() -> None:
-    from asynckit import Span
-
-    def spans(*pairs: tuple[float, float]) -> list[Span]:
-        return [Span("s", "sleep", a, b, "t", "main") for a, b in pairs]
-
-    assert most_at_once([]) == 0
-    assert most_at_once(spans((0, 1), (1, 2), (2, 3))) == 1  # touching is not overlapping
-    assert most_at_once(spans((0, 2), (1, 3), (1.5, 1.6))) == 3
 
 
 async def run_check_source(quiz: Exercise, source: str) -> Verdict:

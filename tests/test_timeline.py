@@ -331,3 +331,16 @@ def test_recording_keeps_no_task_alive():
 
     tl, alive = trio.run(main)
     assert len(tl.spans) == 5 and alive == []
+
+
+def test_peak_overlap_counts_spans_under_way_at_once() -> None:
+    from asynckit import Span
+    from asynckit._timeline import peak_overlap
+
+    def spans(*pairs: tuple[float, float]) -> list[Span]:
+        return [Span("s", "sleep", a, b, "t", "main") for a, b in pairs]
+
+    assert peak_overlap([]) == 0
+    assert peak_overlap(spans((0, 1), (1, 2), (2, 3))) == 1  # touching is not overlapping
+    assert peak_overlap(spans((0, 2), (1, 3), (1.5, 1.6))) == 3
+    assert peak_overlap(iter(spans((0, 2), (1, 3)))) == 2  # any iterable, read once

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from .. import LocalAPI, Span
+from .._timeline import peak_overlap
 
-__all__ = ["Exercise", "Mistake", "Verdict", "function", "local_api", "most_at_once"]
+if TYPE_CHECKING:
+    from .. import LocalAPI
+
+__all__ = ["Exercise", "Mistake", "Verdict", "function", "local_api", "peak_overlap"]
 
 #: A check that takes longer than this stops and says so: the answer probably waits forever.
 CHECK_TIMEOUT = 30.0
@@ -233,16 +235,6 @@ def function(answer: object, name: str, *, coroutine: bool = True) -> Callable[.
     if not coroutine and inspect.iscoroutinefunction(answer):
         raise Mistake(f"{name} should be a plain function (def, not async def)")
     return answer
-
-
-def most_at_once(spans: list[Span]) -> int:
-    """The most spans that were running at one moment (0 for none)."""
-    edges = sorted([(s.start, 1) for s in spans] + [(s.end, -1) for s in spans])
-    running = peak = 0
-    for _, step in edges:  # at equal times an end (-1) sorts first: touching is not overlapping
-        running += step
-        peak = max(peak, running)
-    return peak
 
 
 _checks_api: list[LocalAPI] = []

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from .. import Timeline, compare, run, sleep
-from ._exercise import Exercise, Mistake, _belongs_to_answer, function, most_at_once
+from ._exercise import Exercise, Mistake, _belongs_to_answer, function, peak_overlap
 
 __all__ = ["q1", "q2", "q3"]
 
@@ -51,7 +51,7 @@ async def _five_naps(five_naps: Any) -> str:
             f"the timeline recorded {len(sleeps)} asynckit.sleep(...) where 5 were asked for: "
             "each nap should be an `asynckit.sleep(0.1)` (asyncio.sleep leaves no trace on it)"
         )
-    at_once = most_at_once(sleeps)
+    at_once = peak_overlap(sleeps)
     if at_once < 5:
         raise Mistake(
             f"five_naps() took {tl.duration:.2f} s: at most {at_once} of the 5 naps waited at "

@@ -7,7 +7,7 @@ import warnings
 from typing import Any
 
 from .. import Timeline
-from ._exercise import Exercise, Mistake, function, most_at_once
+from ._exercise import Exercise, Mistake, function, peak_overlap
 
 __all__ = ["q1", "q2", "q3"]
 
@@ -54,7 +54,7 @@ async def _greet_all(greet_all: Any) -> str:
             f"the timeline recorded {len(sleeps)} asynckit.sleep(...) for {len(NAMES)} names: "
             "each hello(name) should wait with `await asynckit.sleep(0.1)`"
         )
-    at_once = most_at_once(sleeps)
+    at_once = peak_overlap(sleeps)
     if at_once < len(NAMES):
         raise Mistake(
             f"your greet_all took {tl.duration:.2f} s: at most {at_once} of the "
@@ -143,6 +143,6 @@ async def _count_down(count_down: Any) -> str:
             + (f" and Python warned: {never_awaited[0].message}" if never_awaited else "")
             + ": a coroutine runs only when awaited"
         )
-    if most_at_once(sleeps) > 1:
+    if peak_overlap(sleeps) > 1:
         raise Mistake("the sleeps overlapped: a countdown waits after each number, in turn")
     return f"3, 2, 1 with a 0.05 s wait after each: {tl.duration:.2f} s in all"

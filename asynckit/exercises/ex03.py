@@ -17,7 +17,7 @@ import curio
 import trio
 
 from .. import Span, Timeline
-from ._exercise import Exercise, Mistake, _describe, function, most_at_once
+from ._exercise import Exercise, Mistake, _describe, function, peak_overlap
 
 __all__ = ["GIVEN", "q1", "q2", "q3"]
 
@@ -77,7 +77,7 @@ async def _sleeps_or_fail(answer: Any) -> str:
                 f"sleeps_or_fail({delays}, {deadline}) ran no asynckit.sleep(...): start one "
                 "asynckit.sleep(d) per delay in a nursery"
             )
-        if most_at_once(sleeps) < 2:
+        if peak_overlap(sleeps) < 2:
             raise Mistake(
                 f"with delays {delays}, at most one sleep ran at a time: they ran one after "
                 "another; start them all in a nursery (nursery.start_soon) so they wait together"
@@ -160,7 +160,7 @@ async def _all_or_raise(answer: Any) -> str:
             f"all_or_raise ran {len(sleeps)} of the 2 functions it was given: spawn each one "
             "into the group with `await g.spawn(f)`"
         )
-    if most_at_once(sleeps) < 2:
+    if peak_overlap(sleeps) < 2:
         raise Mistake(
             "the two functions ran one after another: spawn them all into the TaskGroup "
             "before the block ends, so they run together"
@@ -278,7 +278,7 @@ async def _finished_within(answer: Any) -> str:
             raise Mistake(
                 f"on the {backend} backend no asynckit.sleep(...) ran: start one per delay"
             )
-        if most_at_once(sleeps) < 2:
+        if peak_overlap(sleeps) < 2:
             raise Mistake(
                 f"on the {backend} backend the sleeps ran one after another (at most one at a "
                 "time on the timeline): start each in the task group with tg.start_soon"

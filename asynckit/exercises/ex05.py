@@ -14,7 +14,7 @@ from ._exercise import (
     _coroutine_name,
     function,
     local_api,
-    most_at_once,
+    peak_overlap,
 )
 
 __all__ = ["q1", "q2", "q3"]
@@ -237,7 +237,7 @@ async def _race(answer: Any) -> str:
             f"race({delays}) returned {winner!r} and the timeline recorded no sleep: each "
             "runner should await asynckit.sleep(delay)"
         )
-    if most_at_once(sleeps) < 2:
+    if peak_overlap(sleeps) < 2:
         raise Mistake(
             f"race({delays}): the runners' sleeps ran one after another; start them all in "
             "a TaskGroup so they race"

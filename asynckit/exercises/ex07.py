@@ -17,7 +17,7 @@ import aiofiles  # type: ignore[import-untyped]
 import aiofiles.threadpool  # type: ignore[import-untyped]
 
 from .. import Timeline, work
-from ._exercise import Exercise, Mistake, function, most_at_once
+from ._exercise import Exercise, Mistake, function, peak_overlap
 
 __all__ = ["GIVEN", "q1", "q2", "q3"]
 
@@ -68,7 +68,7 @@ async def _resize_all(resize_all: Any) -> str:
             f"each froze every task for 0.2 s ({tl.elapsed:.2f} s of blocking in all); run "
             "each one in a worker thread with asyncio.to_thread"
         )
-    at_once = most_at_once(works)
+    at_once = peak_overlap(works)
     if at_once < len(items):
         raise Mistake(
             f"the loop stayed free (lag {lag_ms:.0f} ms), but at most {at_once} of the "
