@@ -663,8 +663,9 @@ def start_server(
     env = {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
     deadline = time.monotonic() + _START_TIMEOUT
     stderr = tempfile.TemporaryFile()  # noqa: SIM115 (the child's, closed when it stops)
+    child = None
     try:
-        with _interrupts_deferred():
+        with _interrupts_deferred():  # an interrupt held back here arrives as the block ends
             process = subprocess.Popen(
                 command,
                 stdin=subprocess.PIPE,
@@ -674,14 +675,12 @@ def start_server(
                 env=env,
                 start_new_session=True,  # a Ctrl-C meant for the notebook does not reach it
             )
-    except BaseException:
-        stderr.close()
-        raise
-    child = _ChildProcess(process, stderr, secrets.token_urlsafe(32))
-    try:
+            child = _ChildProcess(process, stderr, secrets.token_urlsafe(32))
         child.handshake(deadline)
     except BaseException:  # a failure, or an interrupt: no process stays behind
-        child.stop()
+        if child is not None:
+            child.stop()
+        stderr.close()
         raise
     handle = LocalAPI(child.port, child)
     _register_atexit()
