@@ -316,8 +316,7 @@ async def _start(app: App, port: int, *, access_log: bool = False) -> tuple[web.
         if os.name == "posix":  # reuse a port in TIME_WAIT, as aiohttp's own sites do
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((HOST, port))
-        sock.listen(1024)
-        await web.SockSite(runner, sock).start()
+        await web.SockSite(runner, sock, backlog=1024).start()
     except OSError as exc:
         sock.close()
         await runner.cleanup()

@@ -22,6 +22,7 @@ import time
 
 import aiohttp
 from _common import interleaved
+from bench_server import bare_server
 
 import asynckit
 
@@ -51,37 +52,62 @@ LATENCY = 0.1
 BATCH = 100
 
 
-async def _batch(session: aiohttp.ClientSession, urls: list[str]) -> float:
-    """Wall seconds for fetch_json of every URL at once."""
+async def _batch(session: aiohttp.ClientSession, urls: list[str], bare: bool) -> float:
+    """Wall seconds for every URL at once: fetch_json recorded in a Timeline, or bare aiohttp."""
+
+    async def get(url: str) -> object:
+        async with session.get(url) as response:
+            return await response.json()
+
     with asynckit.Timeline():
         started = time.perf_counter()
-        await asyncio.gather(*(asynckit.fetch_json(session, url) for url in urls))
+        if bare:
+            await asyncio.gather(*(get(url) for url in urls))
+        else:
+            await asyncio.gather(*(asynckit.fetch_json(session, url) for url in urls))
         return time.perf_counter() - started
 
 
 def efficiency(quick: bool) -> dict[str, float]:
+    """100 concurrent fetch_json from the local API, cold and warm, beside the same batch of
+    bare aiohttp requests to a bare aiohttp app in a child process: the best this machine
+    gives at the moment of the run."""
     repeats = 3 if quick else 11
-    cold: list[float] = []
-    warm: list[float] = []
+    times: dict[str, list[float]] = {}
 
-    async def run(urls: list[str]) -> None:
+    async def run(base: str, name: str) -> None:
+        urls = [f"{base}/posts/{i}" for i in range(1, BATCH + 1)]
         connector = aiohttp.TCPConnector(limit=BATCH)
         async with aiohttp.ClientSession(connector=connector) as session:
-            cold.append(await _batch(session, urls))  # every request opens a connection
-            warm.append(await _batch(session, urls))  # every request finds one open
+            # every request opens a connection, then every request finds one open
+            cold = await _batch(session, urls, name == "bare")
+            warm = await _batch(session, urls, name == "bare")
+        times.setdefault(f"{name}_cold", []).append(cold)
+        times.setdefault(f"{name}_warm", []).append(warm)
 
     with asynckit.start_server(latency=LATENCY) as api:
-        urls = [f"{api.url}/posts/{i}" for i in range(1, BATCH + 1)]
-        asyncio.run(run(urls))  # warm up: imports, caches
-        cold.clear()
-        warm.clear()
-        for _ in range(repeats):
-            gc.collect()
-            asyncio.run(run(urls))
+        body = asyncio.run(_body(f"{api.url}/posts/1"))
+        with bare_server({"/posts/{id}": body}, latency=LATENCY) as bare:
+            bases = {"asynckit": api.url, "bare": bare}
+            for name, base in bases.items():  # warm up: imports, caches
+                asyncio.run(run(base, name))
+            times.clear()
+            for _ in range(repeats):
+                for name, base in bases.items():
+                    gc.collect()
+                    asyncio.run(run(base, name))
+    medians = {name: statistics.median(values) for name, values in times.items()}
     return {
-        "fetch_efficiency_cold_100": LATENCY / statistics.median(cold),
-        "fetch_efficiency_warm_100": LATENCY / statistics.median(warm),
+        "fetch_efficiency_cold_100": LATENCY / medians["asynckit_cold"],
+        "fetch_efficiency_warm_100": LATENCY / medians["asynckit_warm"],
+        "fetch_efficiency_cold_100_bare": LATENCY / medians["bare_cold"],
+        "fetch_efficiency_warm_100_bare": LATENCY / medians["bare_warm"],
     }
+
+
+async def _body(url: str) -> bytes:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return await response.read()
 
 
 def measure(quick: bool = False) -> dict[str, float]:

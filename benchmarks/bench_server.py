@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -39,22 +41,26 @@ from test_server import cpu_seconds, hostile_requests, raw_request, rss_mb
 PATHS = ("/posts/1", "/posts?userId=1")
 CONCURRENCY = 32
 
-# The least aiohttp can do: one handler per path returning fixed bytes, in a process of its own.
+# The least aiohttp can do: one handler per path returning fixed bytes (after ``latency``
+# seconds, if any), in a process of its own.
 _BASELINE = """
 import asyncio, json, socket, sys
 from aiohttp import web
 
-bodies = {path: body.encode("latin-1") for path, body in json.loads(sys.stdin.readline()).items()}
+given = json.loads(sys.stdin.readline())
+latency = given.pop("latency")
 
 def handler_for(body):
     async def handler(request):
+        if latency:
+            await asyncio.sleep(latency)
         return web.Response(body=body, content_type="application/json")
     return handler
 
 async def main():
     app = web.Application()
-    app.router.add_get("/posts/1", handler_for(bodies["/posts/1"]))
-    app.router.add_get("/posts", handler_for(bodies["/posts?userId=1"]))
+    for path, body in given.items():
+        app.router.add_get(path, handler_for(body.encode("latin-1")))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     sock = socket.socket()
@@ -66,6 +72,23 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+@contextlib.contextmanager
+def bare_server(bodies: dict[str, bytes], latency: float = 0.0) -> Iterator[str]:
+    """The least aiohttp can do, in a child process: each path answers its bytes after
+    ``latency`` seconds. Yields its base URL; stops it at the end."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _BASELINE], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        given = {path: body.decode("latin-1") for path, body in bodies.items()}
+        process.stdin.write(json.dumps({**given, "latency": latency}).encode() + b"\n")
+        process.stdin.flush()
+        yield f"http://127.0.0.1:{int(process.stdout.readline())}"
+    finally:
+        process.communicate()  # closing its standard input stops it
 
 
 async def _drive(session: aiohttp.ClientSession, base: str, requests: int) -> None:
@@ -88,19 +111,13 @@ async def _drive(session: aiohttp.ClientSession, base: str, requests: int) -> No
 def throughput(quick: bool) -> dict[str, float]:
     requests, repeats = (800, 5) if quick else (3000, 15)
     with start_server() as api:
-        bodies = {}
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        bodies = {}
         for path in PATHS:
             with opener.open(api.url + path) as response:
-                bodies[path] = response.read().decode("latin-1")
-        baseline = subprocess.Popen(
-            [sys.executable, "-c", _BASELINE], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
-        try:
-            assert baseline.stdin is not None and baseline.stdout is not None
-            baseline.stdin.write(json.dumps(bodies).encode() + b"\n")
-            baseline.stdin.flush()
-            bare = f"http://127.0.0.1:{int(baseline.stdout.readline())}"
+                bodies[path] = response.read()
+        # The baseline routes by path alone: /posts answers what /posts?userId=1 does.
+        with bare_server({"/posts/1": bodies["/posts/1"], "/posts": bodies[PATHS[1]]}) as bare:
             loop = asyncio.new_event_loop()
             session = loop.run_until_complete(_session())
             try:
@@ -116,8 +133,6 @@ def throughput(quick: bool) -> dict[str, float]:
             finally:
                 loop.run_until_complete(session.close())
                 loop.close()
-        finally:
-            baseline.communicate()  # closing its standard input stops it
     return {
         "server_rps": requests / seconds["api"],
         "server_ratio": seconds["baseline"] / seconds["api"],
