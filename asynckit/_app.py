@@ -27,7 +27,7 @@ import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from time import monotonic
-from typing import TYPE_CHECKING, Any, Final, TypedDict
+from typing import Any, Final, TypedDict
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -35,9 +35,6 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from ._data import RESOURCES, load
 from ._instrument import check_seconds
-
-if TYPE_CHECKING:
-    from yarl import URL
 
 __all__ = [
     "CONTROL_PATH",
@@ -551,7 +548,7 @@ class App:
         body = self._body(table, key, positions)
         headers = {"X-Total-Count": str(total)}
         if page is not None:
-            headers["Link"] = _links(request.url, *page, total)
+            headers["Link"] = _links(request, *page, total)
         return _json_response(body, headers=headers)
 
     def _body(self, table: _Table, key: _Key, positions: Sequence[int]) -> bytes:
@@ -670,12 +667,16 @@ def _select(
     return (table.name, scope, known, start, stop), positions, total, page
 
 
-def _links(url: URL, page: int, limit: int, total: int) -> str:
+def _links(request: web.Request, page: int, limit: int, total: int) -> str:
     """A Link header with the first, previous, next and last pages, as json-server sends."""
     last = max(1, math.ceil(total / limit)) if limit else 1
     pages = {"first": 1, "prev": page - 1, "next": page + 1, "last": last}
+    # From the Host header, not request.url: on aiohttp 3.9 with a recent yarl, request.url
+    # fails for a host with a port. The Host was checked: it is this machine.
+    host = request.headers.get("Host")
+    base = f"http://{host}" if host else ""
     return ", ".join(
-        f'<{url.update_query(_page=number, _limit=limit)}>; rel="{rel}"'
+        f'<{base}{request.rel_url.update_query(_page=number, _limit=limit)}>; rel="{rel}"'
         for rel, number in pages.items()
         if 1 <= number <= last
     )

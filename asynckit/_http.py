@@ -35,9 +35,6 @@ _START_HINT = (
 _DNS_ERROR: tuple[type[Exception], ...] = tuple(
     getattr(aiohttp, name) for name in ("ClientConnectorDNSError",) if hasattr(aiohttp, name)
 )
-_NOT_HTTP: tuple[type[Exception], ...] = tuple(
-    getattr(aiohttp, name) for name in ("NonHttpUrlClientError",) if hasattr(aiohttp, name)
-)
 
 
 class FetchError(AsynckitError):
@@ -178,8 +175,6 @@ def _failure(url: str, exc: BaseException, timeout: float | None) -> FetchError:
             )
         reason = exc.os_error.strerror or exc.os_error
         return FetchError(f"{get} failed: cannot connect to {where}: {reason}", url=url)
-    if isinstance(exc, _NOT_HTTP):
-        return FetchError(f"{get} failed: fetch takes http:// and https:// URLs only", url=url)
     if isinstance(exc, aiohttp.InvalidURL | ValueError):
         return FetchError(f"{get} failed: that is not a valid URL", url=url)
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | OSError):
@@ -251,6 +246,14 @@ async def _get(
     if timeout is not None:
         options["timeout"] = aiohttp.ClientTimeout(total=check_seconds(timeout, "timeout"))
     async with span(label if label is not None else _path_of(url), "fetch") as recorder:
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in ("http", "https"):
+            message = (
+                "fetch takes http:// and https:// URLs only"
+                if scheme
+                else "that is not a valid URL: it starts with http:// or https://"
+            )
+            raise FetchError(f"GET {url} failed: {message}", url=url)
         try:
             async with session.get(url, **options) as response:
                 recorder.detail = str(response.status)

@@ -67,6 +67,7 @@ HOST: Final = "127.0.0.1"
 _SHUTDOWN_GRACE = 0.5  # seconds in-flight requests get to finish when a server stops
 _START_TIMEOUT = 30.0  # seconds a child process gets to start listening (cold caches are slow)
 _ANSWER_TIMEOUT = 10.0  # seconds to wait for the server to answer a control call or to stop
+_ENDING = 1.0  # seconds a child that stopped answering gets to be seen ending
 _STDERR_TAIL = 2000  # characters of a failed child's standard error shown in the error
 # The longest request line (method, path and query) served; longer gets 400 from aiohttp's
 # parser. Its router's cost grows with the square of a path's length (about 4 ms of CPU for an
@@ -541,6 +542,8 @@ class _ChildProcess:
                 f"{_ANSWER_TIMEOUT:g} s: its event loop is blocked"
             ) from None
         except (OSError, http.client.HTTPException, ValueError):
+            with contextlib.suppress(subprocess.TimeoutExpired):  # a process ends in a moment
+                self.process.wait(_ENDING)
             if self.process.poll() is not None:
                 raise ServerError(self._ended("its process ended")) from None
             raise
