@@ -477,7 +477,8 @@ class _ChildProcess:
         try:
             self.port = int(json.loads(line)["port"])
         except (ValueError, KeyError, TypeError):
-            self.process.wait(_ANSWER_TIMEOUT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(_ANSWER_TIMEOUT)
             raise ServerError(self._failure()) from None
 
     def _read_line(self, deadline: float) -> bytes:
@@ -570,11 +571,14 @@ class _ChildProcess:
             if self._stopped:
                 return
             self._stopped = True
+            output = b""
             try:
-                # Closing its standard input tells the child to stop; it prints its final state.
-                output, _ = self.process.communicate(timeout=_ANSWER_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                output = b""
+                if self.process.poll() is None:
+                    # Closing its standard input tells the child to stop; it prints its final
+                    # state on the way out.
+                    output, _ = self.process.communicate(timeout=_ANSWER_TIMEOUT)
+            except (subprocess.TimeoutExpired, ValueError, OSError):
+                pass  # it hangs, or its pipes are closed already: it is killed below
             finally:
                 self._kill()
                 self._stderr.close()

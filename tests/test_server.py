@@ -736,6 +736,18 @@ def test_a_child_that_cannot_start_says_why_with_what_it_printed(
     assert children() == before
 
 
+def test_a_child_too_slow_to_start_is_ended_with_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from asynckit import _server
+
+    monkeypatch.setattr(_server, "_START_TIMEOUT", 0.01)  # no interpreter starts this fast
+    before = children()
+    with pytest.raises(ServerError, match="did not start within 0.01 s"):
+        start_server()
+    assert children() == before
+
+
 def test_the_control_route_needs_the_token_and_is_not_counted(api: LocalAPI) -> None:
     assert api.pid is not None
     command = Path(f"/proc/{api.pid}/cmdline").read_bytes()
