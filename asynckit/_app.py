@@ -164,10 +164,10 @@ def _show(text: str, limit: int = 40) -> str:
 def _json_response(
     body: bytes, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> web.Response:
-    response = web.Response(body=body, status=status, headers=headers)
-    response.content_type = "application/json"
-    response.charset = "utf-8"
-    return response
+    given = {"Content-Type": _JSON}
+    if headers:
+        given.update(headers)
+    return web.Response(body=body, status=status, headers=given)
 
 
 def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -206,6 +206,8 @@ def check_origins(cors: str | Iterable[str] | None) -> frozenset[str]:
     """The origins allowed to read answers across origins, checked: ``scheme://host[:port]``."""
     if cors is None:
         return frozenset()
+    if not isinstance(cors, str | Iterable):
+        raise TypeError(f"cors must be an origin or a list of origins, not {cors!r}")
     origins = [cors] if isinstance(cors, str) else list(cors)
     for origin in origins:
         if not isinstance(origin, str):
