@@ -99,6 +99,8 @@ async def raw_request(port: int, request: bytes) -> bytes:
         writer.write(request)
         await writer.drain()
         return await reader.read()
+    except ConnectionResetError:  # it answered an oversized request before reading all of it
+        return b""
     finally:
         writer.close()
         with contextlib.suppress(ConnectionError):
@@ -1039,7 +1041,8 @@ async def test_no_request_costs_the_server_more_than_a_few_ms_of_cpu(api: LocalA
         before = cpu_seconds(api.pid)
         for _ in range(repeats):
             answer = await raw_request(api.port, request)
-            assert re.match(rb"HTTP/1\.[01] [24]\d\d ", answer), (name, answer[:80])
+            refused = not answer and len(request) > 8192  # reset, answer unread
+            assert refused or re.match(rb"HTTP/1\.[01] [24]\d\d ", answer), (name, answer[:80])
         costs[name] = (cpu_seconds(api.pid) - before) / repeats * 1000
     worst = max(costs, key=costs.__getitem__)
     assert costs[worst] <= 5, f"{worst} cost {costs[worst]:.1f} ms of CPU: {costs}"
