@@ -87,7 +87,7 @@ def efficiency(quick: bool) -> dict[str, float]:
 
     with asynckit.start_server(latency=LATENCY) as api:
         body = asyncio.run(_body(f"{api.url}/posts/1"))
-        with bare_server({"/posts/{id}": body}, latency=LATENCY) as bare:
+        with bare_server({"/posts/{id}": body}, latency=LATENCY) as (bare, _):
             bases = {"asynckit": api.url, "bare": bare}
             for name, base in bases.items():  # warm up: imports, caches
                 asyncio.run(run(base, name))
