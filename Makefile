@@ -9,7 +9,8 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 help:
 	@echo "make lab        set up, then open the course in JupyterLab"
 	@echo "make test       set up, then run ruff, mypy and every test (notebooks included) on"
-	@echo "                Python 3.11, 3.12 and 3.13, each found on this machine"
+	@echo "                Python 3.11, 3.12 and 3.13, each found on this machine, and on the"
+	@echo "                lowest versions of the dependencies that pyproject.toml allows"
 	@echo "make notebooks  re-execute every notebook in place on Python 3.12, so stored outputs are fresh"
 	@echo "make bench      run every benchmark and write benchmarks/RESULTS.md"
 	@echo "make bench-quick  a short smoke run of the benchmarks (what CI runs)"
@@ -42,6 +43,7 @@ test: $(VENV)/.test
 	$(BIN)/ruff format --check asynckit tests benchmarks data
 	$(BIN)/mypy
 	$(BIN)/python tests/matrix.py -- -m "not slow"
+	$(BIN)/python tests/lowest.py -- -m "not slow" tests
 	$(BIN)/python -m pytest -m slow
 
 # The stored outputs come from Python 3.12, the version Binder runs.

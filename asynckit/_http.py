@@ -1,10 +1,21 @@
-"""HTTP fetching: instrumented aiohttp requests with errors a learner can act on."""
+"""HTTP fetching: instrumented aiohttp requests with errors a learner can act on.
+
+Every failure is a ``FetchError`` whose message names its cause and what to do: nothing
+listening, a host name that does not resolve, a TLS handshake that failed, a timeout, an error
+status (with the server's ``Retry-After``), a broken connection, a body that is not text or not
+JSON. ``fetch_all`` raises a group of them.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import importlib.util
+import ipaddress
 import json
+import math
+import socket
+import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,11 +25,15 @@ import aiohttp
 from ._errors import AsynckitError
 from ._instrument import check_seconds, span
 
-__all__ = ["FetchError", "fetch", "fetch_all", "fetch_json"]
+__all__ = ["FetchError", "FetchErrors", "fetch", "fetch_all", "fetch_json"]
 
 _START_HINT = (
     "start the local API with api = asynckit.start_server() and fetch from api.url, "
     "or run python -m asynckit.server in a terminal"
+)
+# aiohttp 3.10 gave DNS failures a class of their own; before, the OSError inside tells.
+_DNS_ERROR: tuple[type[Exception], ...] = tuple(
+    getattr(aiohttp, name) for name in ("ClientConnectorDNSError",) if hasattr(aiohttp, name)
 )
 
 
@@ -60,13 +75,115 @@ def _rebuild_fetch_error(
     return FetchError(message, url=url, status=status, retry_after=retry_after)
 
 
+class FetchErrors(ExceptionGroup[FetchError], FetchError):
+    """Every request of a ``fetch_all`` that failed, as one exception group.
+
+    It is a ``FetchError`` too, so ``except asynckit.FetchError`` catches it; ``exceptions``
+    holds each failure (``except* asynckit.FetchError`` takes them one by one). ``url`` is the
+    first failure's; ``status`` and ``retry_after`` are None (see each failure's own).
+
+    Example::
+
+        try:
+            await asynckit.fetch_all(urls)
+        except asynckit.FetchError as error:
+            for failure in getattr(error, "exceptions", [error]):
+                print(failure.status, failure.url)
+    """
+
+    def __new__(cls, message: str, errors: Sequence[FetchError]) -> FetchErrors:
+        return super().__new__(cls, message, errors)
+
+    def __init__(self, message: str, errors: Sequence[FetchError]) -> None:
+        Exception.__init__(self, message, errors)
+        self.url = errors[0].url
+        self.status = None
+        self.retry_after = None
+
+    def derive(self, excs: Sequence[FetchError]) -> FetchErrors:  # type: ignore[override]
+        return FetchErrors(self.message, excs)
+
+    def __str__(self) -> str:
+        return ExceptionGroup.__str__(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FetchErrors, (self.message, list(self.exceptions)))
+
+
 def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header given in seconds (the HTTP-date form gives None)."""
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
+    """Seconds to wait from a Retry-After header, in seconds or as an HTTP date; else None."""
+    if value is None or len(value) > 64:
         return None
-    return seconds if seconds is not None and seconds >= 0 else None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = max(0.0, when.timestamp() - time.time())
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _failure(url: str, exc: BaseException, timeout: float | None) -> FetchError:
+    """A FetchError for what went wrong on the way to an answer, saying what to do."""
+    get = f"GET {url}"
+    if isinstance(exc, TimeoutError):
+        within = f"{timeout:g} s" if timeout is not None else "the session's timeout"
+        return FetchError(
+            f"{get} timed out: no answer within {within}; the server is slow or stuck (give a "
+            "longer timeout= if it is only slow)",
+            url=url,
+        )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        where = f"{exc.host}:{exc.port}"
+        if isinstance(exc, _DNS_ERROR) or isinstance(exc.os_error, socket.gaierror):
+            return FetchError(
+                f"{get} failed: the host name {exc.host!r} does not resolve to an address; "
+                "check the host in the URL (the local API is at 127.0.0.1)",
+                url=url,
+            )
+        if isinstance(exc, aiohttp.ClientSSLError):
+            return FetchError(
+                f"{get} failed: the TLS (https) handshake with {where} failed "
+                f"({exc.os_error}); check the URL's scheme (the local API speaks plain "
+                "http://) and the server's certificate",
+                url=url,
+            )
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            if _is_loopback(exc.host):
+                return FetchError(
+                    f"{get} failed: no server is listening at {where}; {_START_HINT}", url=url
+                )
+            return FetchError(
+                f"{get} failed: {where} refused the connection; check the port in the URL and "
+                "that the server runs",
+                url=url,
+            )
+        reason = exc.os_error.strerror or exc.os_error
+        return FetchError(f"{get} failed: cannot connect to {where}: {reason}", url=url)
+    if isinstance(exc, aiohttp.InvalidURL | ValueError):
+        return FetchError(f"{get} failed: that is not a valid URL", url=url)
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | OSError):
+        return FetchError(
+            f"{get} failed: the connection broke before the whole answer came ({exc}); the "
+            "server may have stopped or crashed, try again",
+            url=url,
+        )
+    return FetchError(f"{get} failed: {exc}", url=url)
 
 
 async def fetch(
@@ -129,34 +246,39 @@ async def _get(
     if timeout is not None:
         options["timeout"] = aiohttp.ClientTimeout(total=check_seconds(timeout, "timeout"))
     async with span(label if label is not None else _path_of(url), "fetch") as recorder:
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in ("http", "https"):
+            message = (
+                "fetch takes http:// and https:// URLs only"
+                if scheme
+                else "that is not a valid URL: it starts with http:// or https://"
+            )
+            raise FetchError(f"GET {url} failed: {message}", url=url)
         try:
             async with session.get(url, **options) as response:
                 recorder.detail = str(response.status)
                 body = await response.read()
-        except TimeoutError:
-            raise FetchError(
-                f"GET {url} timed out: no answer within "
-                + (f"{timeout:g} s" if timeout is not None else "the session's timeout"),
-                url=url,
-            ) from None
-        except aiohttp.ClientConnectorError as exc:
-            raise FetchError(
-                f"GET {url} failed: no server is listening at {exc.host}:{exc.port}; "
-                + _START_HINT,
-                url=url,
-            ) from exc
-        except aiohttp.InvalidURL as exc:
-            raise FetchError(f"GET {url} failed: that is not a valid URL", url=url) from exc
-        except aiohttp.ClientError as exc:
-            raise FetchError(f"GET {url} failed: {exc}", url=url) from exc
+        except (TimeoutError, aiohttp.ClientError, ValueError, OSError) as exc:
+            raise _failure(url, exc, timeout) from exc
         if response.status >= 400:
+            retry_after = _retry_after(response.headers.get("Retry-After"))
             raise FetchError(
-                f"GET {url} answered {response.status} {response.reason}: {_excerpt(body)}",
+                f"GET {url} answered {response.status} {response.reason}: {_excerpt(body)}"
+                + (f"; the server asks to retry after {retry_after:g} s" if retry_after else ""),
                 url=url,
                 status=response.status,
-                retry_after=_retry_after(response.headers.get("Retry-After")),
+                retry_after=retry_after,
             )
-        text = body.decode(response.get_encoding())
+        try:
+            encoding = response.get_encoding()
+            text = body.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise FetchError(
+                f"GET {url} answered a body that is not text in the charset it declares "
+                f"({exc}): use response.read() for the raw bytes",
+                url=url,
+                status=response.status,
+            ) from None
         if not parse:
             return text
         try:
@@ -180,22 +302,30 @@ async def fetch_all(
     """Fetch many URLs concurrently, at most ``limit`` at a time, and return their parsed
     JSON in the order of ``urls``.
 
-    Each request is recorded as a "fetch" span. A failure raises its :class:`FetchError`
-    (the requests still under way are cancelled), or, with ``return_exceptions=True``, takes
-    the place of that URL's result. Without a ``session`` it creates one and closes it before
-    returning. ``progress=True`` shows a tqdm progress bar.
+    Each request is recorded as a "fetch" span. A failure cancels the requests still under
+    way and raises an ``ExceptionGroup`` of every failure, which is a :class:`FetchError` too
+    (``except asynckit.FetchError`` catches it, ``except*`` takes the failures one by one);
+    with ``return_exceptions=True`` each failure takes the place of that URL's result instead.
+    Without a ``session`` it creates one, with a connection pool of ``limit`` connections, and
+    closes it before returning; a given session keeps its own pool, which may hold fewer
+    (aiohttp's default is 100). ``progress=True`` shows a tqdm progress bar.
 
     Example::
 
         posts = await asynckit.fetch_all([f"{api.url}/posts/{i}" for i in range(1, 101)])
         len(posts)   # 100
     """
-    if isinstance(urls, str) or not isinstance(urls, Sequence):
+    if (
+        isinstance(urls, str)
+        or not isinstance(urls, Sequence)
+        or not all(isinstance(url, str) for url in urls)
+    ):
         raise TypeError("urls must be a list of URL strings")
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"limit must be a whole number of at least 1, got {limit!r}")
     if session is None:
-        async with aiohttp.ClientSession() as own_session:
+        connector = aiohttp.TCPConnector(limit=limit)  # aiohttp's own default would cap it at 100
+        async with aiohttp.ClientSession(connector=connector) as own_session:
             return await _fetch_all(urls, limit, own_session, progress, return_exceptions)
     return await _fetch_all(urls, limit, session, progress, return_exceptions)
 
@@ -226,8 +356,14 @@ async def _fetch_all(
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(one(url)) for url in urls]
     except BaseExceptionGroup as group_error:
-        first = group_error.exceptions[0]
-        raise first from None
+        failures = group_error.exceptions
+        if not all(isinstance(failure, FetchError) for failure in failures):
+            raise
+        raise FetchErrors(
+            f"{len(failures)} of {len(urls)} fetches failed, and the requests still under way "
+            "were cancelled (return_exceptions=True lets them all finish)",
+            failures,  # type: ignore[arg-type]
+        ) from None
     finally:
         if bar is not None:
             bar.close()

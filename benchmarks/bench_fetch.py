@@ -1,7 +1,13 @@
-"""fetch_json against bare ``session.get(url)`` + ``.json()``: requests per second, side by side.
+"""fetch_json against bare ``session.get(url)`` + ``.json()``, and 100 concurrent fetches
+against the ideal.
 
-Both drive the same local API (in its own thread) with one aiohttp session and bounded
-concurrency, taking turns; fetch_json records every request into a Timeline.
+- ``fetch_rps``, ``fetch_ratio``: both drive the same local API (a child process) with one
+  aiohttp session and bounded concurrency, taking turns; fetch_json records every request into
+  a Timeline.
+- ``fetch_efficiency_cold_100``, ``fetch_efficiency_warm_100``: 100 concurrent fetch_json from
+  a server that answers after 0.1 s, as in notebook 02: the ideal (0.1 s, every request at
+  once) over the measured wall time, on a new session (100 new connections) and on a session
+  whose pool already holds 100 open connections, taking turns.
 
     python benchmarks/bench_fetch.py [--quick]
 """
@@ -9,10 +15,14 @@ concurrency, taking turns; fetch_json records every request into a Timeline.
 from __future__ import annotations
 
 import asyncio
+import gc
+import statistics
 import sys
+import time
 
 import aiohttp
 from _common import interleaved
+from bench_server import bare_server
 
 import asynckit
 
@@ -38,6 +48,68 @@ async def _drive(url: str, requests: int, instrumented: bool) -> None:
             await asyncio.gather(*(one() for _ in range(requests)))
 
 
+LATENCY = 0.1
+BATCH = 100
+
+
+async def _batch(session: aiohttp.ClientSession, urls: list[str], bare: bool) -> float:
+    """Wall seconds for every URL at once: fetch_json recorded in a Timeline, or bare aiohttp."""
+
+    async def get(url: str) -> object:
+        async with session.get(url) as response:
+            return await response.json()
+
+    with asynckit.Timeline():
+        started = time.perf_counter()
+        if bare:
+            await asyncio.gather(*(get(url) for url in urls))
+        else:
+            await asyncio.gather(*(asynckit.fetch_json(session, url) for url in urls))
+        return time.perf_counter() - started
+
+
+def efficiency(quick: bool) -> dict[str, float]:
+    """100 concurrent fetch_json from the local API, cold and warm, beside the same batch of
+    bare aiohttp requests to a bare aiohttp app in a child process: the best this machine
+    gives at the moment of the run."""
+    repeats = 3 if quick else 11
+    times: dict[str, list[float]] = {}
+
+    async def run(base: str, name: str) -> None:
+        urls = [f"{base}/posts/{i}" for i in range(1, BATCH + 1)]
+        connector = aiohttp.TCPConnector(limit=BATCH)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            # every request opens a connection, then every request finds one open
+            cold = await _batch(session, urls, name == "bare")
+            warm = await _batch(session, urls, name == "bare")
+        times.setdefault(f"{name}_cold", []).append(cold)
+        times.setdefault(f"{name}_warm", []).append(warm)
+
+    with asynckit.start_server(latency=LATENCY) as api:
+        body = asyncio.run(_body(f"{api.url}/posts/1"))
+        with bare_server({"/posts/{id}": body}, latency=LATENCY) as (bare, _):
+            bases = {"asynckit": api.url, "bare": bare}
+            for name, base in bases.items():  # warm up: imports, caches
+                asyncio.run(run(base, name))
+            times.clear()
+            for _ in range(repeats):
+                for name, base in bases.items():
+                    gc.collect()
+                    asyncio.run(run(base, name))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    return {
+        "fetch_efficiency_cold_100": LATENCY / medians["asynckit_cold"],
+        "fetch_efficiency_warm_100": LATENCY / medians["asynckit_warm"],
+        "fetch_efficiency_cold_100_bare": LATENCY / medians["bare_cold"],
+        "fetch_efficiency_warm_100_bare": LATENCY / medians["bare_warm"],
+    }
+
+
+async def _body(url: str) -> bytes:
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return await response.read()
+
+
 def measure(quick: bool = False) -> dict[str, float]:
     requests, repeats = (500, 3) if quick else (3_000, 7)
     with asynckit.start_server() as api:
@@ -52,6 +124,7 @@ def measure(quick: bool = False) -> dict[str, float]:
     return {
         "fetch_rps": requests / medians["fetch_json"],
         "fetch_ratio": medians["bare"] / medians["fetch_json"],  # throughput ratio
+        **efficiency(quick),
     }
 
 

@@ -7,6 +7,8 @@ import socket
 import time
 
 import aiohttp
+import aiohttp.abc
+import aiohttp.client_reqrep
 import pytest
 
 import asynckit
@@ -84,6 +86,109 @@ def test_http_errors_raise_fetch_error_with_url_status_and_the_servers_message(a
     assert s.error == "FetchError" and s.detail == "404"
 
 
+class NoSuchHost(aiohttp.abc.AbstractResolver):
+    """A resolver that knows no name, as a failed lookup would answer (no network is used)."""
+
+    async def resolve(self, host, port=0, family=socket.AF_INET):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    async def close(self):
+        pass
+
+
+def test_a_host_that_does_not_resolve_says_to_check_the_host():
+    url = "http://api.example.invalid/posts/1"
+
+    async def main():
+        connector = aiohttp.TCPConnector(resolver=NoSuchHost())
+        async with aiohttp.ClientSession(connector=connector) as session:
+            with pytest.raises(asynckit.FetchError) as info:
+                await asynckit.fetch_json(session, url)
+        return info.value
+
+    error = asyncio.run(main())
+    assert "'api.example.invalid' does not resolve" in str(error) and "check the host" in str(error)
+    assert "start_server" not in str(error) and error.status is None
+
+
+def test_https_to_a_plain_http_server_is_a_tls_error(api):
+    url = api.url.replace("http://", "https://") + "/posts/1"
+
+    async def main(session):
+        with pytest.raises(asynckit.FetchError) as info:
+            await asynckit.fetch_json(session, url)
+        return info.value
+
+    error = asyncio.run(with_session(main))
+    assert "TLS (https) handshake" in str(error) and "http://" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("ftp://127.0.0.1/x", "http:// and https:// URLs only"), ("127.0.0.1/x", "not a valid URL")],
+)
+def test_a_url_fetch_cannot_use_says_so(url, message):
+    async def main(session):
+        with pytest.raises(asynckit.FetchError, match=message):
+            await asynckit.fetch_json(session, url)
+
+    asyncio.run(with_session(main))
+
+
+def test_a_refused_connection_elsewhere_does_not_mention_the_local_api():
+    # The message alone, from the exception aiohttp raises (no connection to anywhere).
+    from asynckit._http import _failure
+
+    key = aiohttp.client_reqrep.ConnectionKey("10.1.2.3", 8080, False, True, None, None, None)
+    refused = aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "refused"))
+    message = str(_failure("http://10.1.2.3:8080/x", refused, None))
+    assert "10.1.2.3:8080 refused the connection" in message and "start_server" not in message
+
+
+@contextlib.asynccontextmanager
+async def odd_server(answer: bytes):
+    """A server that answers every connection with ``answer`` as it is, then hangs up."""
+
+    async def reply(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(reply, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def http_answer(body: bytes, content_type: str) -> bytes:
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"Connection: close\r\n\r\n" + body
+
+
+@pytest.mark.parametrize("parse", [False, True])
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (http_answer(b'{"a": "\xff\xfe"}', "application/json; charset=utf-8"), "not text in"),
+        (http_answer("{}".encode("utf-16"), "text/plain; charset=utf-8"), "not text in"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{", "connection broke"),
+        (b"HTTP/1.1 200 OK\r\nContent-Le", "connection broke"),
+        (b"NOT HTTP AT ALL\r\n\r\n", "failed: "),
+    ],
+)
+def test_broken_answers_are_fetch_errors_that_say_what_broke(answer, message, parse):
+    async def main():
+        async with odd_server(answer) as url, aiohttp.ClientSession() as session:
+            get = asynckit.fetch_json if parse else asynckit.fetch
+            with pytest.raises(asynckit.FetchError, match=message):
+                await get(session, url + "/x")
+
+    asyncio.run(main())
+
+
 def test_a_refused_connection_says_how_to_start_the_local_api():
     url = f"http://127.0.0.1:{free_port()}/posts/1"
 
@@ -148,13 +253,40 @@ def test_fetch_all_with_return_exceptions_puts_errors_in_place(api):
     assert isinstance(results[1], asynckit.FetchError) and results[1].status == 503
 
 
-def test_fetch_all_without_return_exceptions_raises_the_first_failure(api):
-    urls = [f"{api.url}/posts/1?fail=500"] + [f"{api.url}/posts/2?delay=5"] * 3
+def test_fetch_all_without_return_exceptions_raises_its_failures_as_a_group(api):
+    urls = [f"{api.url}/posts/{i}?fail=500" for i in range(1, 4)]
+    urls += [f"{api.url}/posts/4?delay=5"] * 3
     started = time.perf_counter()
-    with pytest.raises(asynckit.FetchError) as info:
+    with pytest.raises(ExceptionGroup) as info:
         asyncio.run(asynckit.fetch_all(urls))
-    assert info.value.status == 500
+    group = info.value
+    assert isinstance(group, asynckit.FetchError)  # `except asynckit.FetchError` catches it too
+    assert 1 <= len(group.exceptions) <= 3
+    assert all(isinstance(e, asynckit.FetchError) and e.status == 500 for e in group.exceptions)
+    assert f"{len(group.exceptions)} of 6 fetches failed" in str(group)
     assert time.perf_counter() - started < 4  # the slow requests were cancelled, not awaited
+
+
+def test_fetch_all_groups_every_failure_that_happened(api):
+    # Failures that end in the same step of the loop all reach the group: refused connections.
+    urls = [f"http://127.0.0.1:{free_port()}/posts/{i}" for i in range(5)]
+
+    caught = []
+    try:
+        asyncio.run(asynckit.fetch_all(urls))
+    except* asynckit.FetchError as group:
+        caught.append(group)
+    (group,) = caught
+    # A refused connection on 127.0.0.1 fails at once: all five fail before any is cancelled.
+    assert sorted(e.url for e in group.exceptions) == sorted(urls)
+    assert all("no server is listening" in str(e) for e in group.exceptions)
+
+
+def test_fetch_all_honours_a_limit_above_a_hundred():
+    with asynckit.start_server() as api:  # its own, so no earlier request is still in flight
+        urls = [f"{api.url}/posts/{i % 100 + 1}?delay=0.5" for i in range(150)]
+        asyncio.run(asynckit.fetch_all(urls, limit=150))
+        assert api.stats()["peak_in_flight"] == 150  # not aiohttp's default pool of 100
 
 
 def test_fetch_all_uses_a_given_session_and_leaves_it_open(api):
@@ -218,6 +350,18 @@ def test_a_429_carries_retry_after():
 
         error = asyncio.run(with_session(main))
     assert error.status == 429 and error.retry_after is not None and error.retry_after >= 1
+    assert f"retry after {error.retry_after:g} s" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("2", 2.0), ("0.5", 0.5), ("nan", None), ("-1", None), ("soon", None), ("9" * 400, None),
+     ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+)  # fmt: skip
+def test_retry_after_is_read_in_seconds_or_as_a_date(header, seconds):
+    from asynckit._http import _retry_after
+
+    assert _retry_after(header) == seconds
 
 
 def test_fetch_errors_survive_pickling_with_their_fields():

@@ -26,6 +26,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any, ParamSpec
 
 import aiohttp
@@ -90,6 +91,22 @@ def urlopen(url: str) -> tuple[int, Any]:
             return error.code, json.load(error)
 
 
+async def raw_request(port: int, request: bytes) -> bytes:
+    """Send ``request`` as it is on a new connection; return all that comes back (until the
+    server closes the connection: a well-formed request says ``Connection: close``)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await reader.read()
+    except ConnectionResetError:  # it answered an oversized request before reading all of it
+        return b""
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
 def refused(port: int) -> bool:
     with socket.socket() as sock:
         try:
@@ -99,8 +116,43 @@ def refused(port: int) -> bool:
         return False
 
 
-def server_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("asynckit-server")]
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and has not ended (a zombie has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def children() -> set[int]:
+    """The live child processes of this one."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid() and fields[0] not in ("Z", "X"):
+                found.add(int(entry.name))
+    return found
+
+
+def wait_until_gone(pid: int, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not alive(pid)
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind() -> Iterator[None]:
+    """Every server a test starts has ended, process and all, when the test ends."""
+    before = children()
+    yield
+    left = {pid for pid in children() - before if not wait_until_gone(pid, 5)}
+    assert not left, f"child processes left running: {left}"
 
 
 # -- routes and data ----------------------------------------------------------------------------
@@ -142,11 +194,70 @@ async def test_index_lists_resources_and_routes(api: LocalAPI) -> None:
 
 
 @run_async
-async def test_cors_headers_expose_the_total(api: LocalAPI) -> None:
+async def test_no_origin_may_read_across_origins_by_default(api: LocalAPI) -> None:
     async with session() as client:
-        _, headers, _ = await get(client, f"{api.url}/posts?_limit=1")
-    assert headers["Access-Control-Allow-Origin"] == "*"
-    assert "X-Total-Count" in headers["Access-Control-Expose-Headers"]
+        page = {"Origin": "http://example.com"}
+        async with client.get(f"{api.url}/posts?_limit=1", headers=page) as response:
+            assert response.status == 200
+            assert "Access-Control-Allow-Origin" not in response.headers
+        preflight = {**page, "Access-Control-Request-Method": "GET"}
+        async with client.options(f"{api.url}/posts", headers=preflight) as response:
+            assert response.status == 405
+            assert "Access-Control-Allow-Origin" not in response.headers
+
+
+@run_async
+async def test_cors_lets_the_named_origin_read_and_expose_the_total() -> None:
+    allowed, other = "http://localhost:8888", "http://evil.example"
+    with start_server(cors=allowed) as local:
+        async with session() as client:
+            for origin, expected in ((allowed, allowed), (other, None)):
+                headers = {"Origin": origin}
+                async with client.get(f"{local.url}/posts?_limit=1", headers=headers) as response:
+                    assert response.headers.get("Access-Control-Allow-Origin") == expected
+                    assert response.headers["Vary"] == "Origin"
+                    if expected:
+                        assert "X-Total-Count" in response.headers["Access-Control-Expose-Headers"]
+                preflight = {**headers, "Access-Control-Request-Method": "GET"}
+                async with client.options(f"{local.url}/posts", headers=preflight) as response:
+                    assert response.status == (204 if expected else 405)
+                    assert response.headers.get("Access-Control-Allow-Origin") == expected
+
+
+@pytest.mark.parametrize(
+    ("cors", "error"),
+    [("*", ValueError), ("localhost:8888", ValueError), ("http://a.b/path", ValueError),
+     ([5], TypeError)],
+)  # fmt: skip
+def test_cors_takes_origins_only(cors: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match="cors"):
+        start_server(cors=cors)
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:8000", "127.0.0.2", "localhost.evil.example", "x" * 8000]
+)
+@run_async
+async def test_a_host_other_than_this_machine_gets_403(api: LocalAPI, host: str) -> None:
+    # What a page elsewhere sends after making its own name point to 127.0.0.1 (DNS rebinding).
+    before = api.stats()["requests"]
+    answer = await raw_request(
+        api.port, f"GET /posts/1 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+    )
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 403 ")
+    assert "127.0.0.1 and localhost" in json.loads(body)["error"]
+    assert api.stats()["requests"] == before  # not counted: not the learner's
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "LOCALHOST", "localhost:{port}"])
+@run_async
+async def test_loopback_hosts_are_served(api: LocalAPI, host: str) -> None:
+    host = host.format(port=api.port)
+    answer = await raw_request(
+        api.port, f"GET /posts/1 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+    )
+    assert answer.startswith(b"HTTP/1.1 200 ")
 
 
 @run_async
@@ -422,17 +533,6 @@ async def test_other_methods_get_405(api: LocalAPI, method: str) -> None:
     assert "GET" in headers["Allow"] and "use GET" in data["error"]
 
 
-async def raw_request(port: int, request: bytes) -> bytes:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(request)
-        await writer.drain()
-        return await reader.read()
-    finally:
-        writer.close()
-        await writer.wait_closed()
-
-
 @run_async
 async def test_oversized_and_malformed_requests_get_a_4xx_and_no_traceback(
     caplog: pytest.LogCaptureFixture,
@@ -535,10 +635,10 @@ async def test_seeded_fuzz_of_paths_and_queries_never_gets_a_5xx(api: LocalAPI) 
 def test_bad_settings_raise_naming_the_setting(
     settings: dict[str, Any], error: type[Exception], name: str
 ) -> None:
-    before = server_threads()
+    before = children()
     with pytest.raises(error, match=name):
         start_server(**settings)
-    assert server_threads() == before
+    assert children() == before  # checked before any process starts
 
 
 def test_configure_validates_and_keeps_what_it_is_not_given() -> None:
@@ -604,18 +704,148 @@ async def test_a_thousand_concurrent_requests_with_latency_all_succeed() -> None
 # -- starting and stopping ----------------------------------------------------------------------
 
 
-def test_start_server_returns_a_url_and_stop_closes_everything() -> None:
-    before = server_threads()
+def test_start_server_runs_the_api_in_a_child_process_and_stop_ends_it() -> None:
     api = start_server()
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+", api.url)
     assert urlopen(f"{api.url}/users/1")[0] == 200
-    assert f"asynckit-server-{api.port}" in server_threads()
+    assert api.pid in children() and api.pid != os.getpid()
+    command = Path(f"/proc/{api.pid}/cmdline").read_bytes().split(b"\0")
+    assert command[1:3] == [b"-m", b"asynckit.server"]
+    assert not [t for t in threading.enumerate() if t is not threading.current_thread()
+                and not t.daemon and t.name != "MainThread"]  # fmt: skip
     api.stop()
+    assert not alive(api.pid)  # stop() waited for it
     api.stop()  # idempotent
     assert not api.running and "stopped" in repr(api)
     assert refused(api.port)
-    assert server_threads() == before
     assert api.stats()["by_status"] == {200: 1}  # the final figures stay readable
+    with pytest.raises(ServerError, match="stopped: start a new one"):
+        api.configure(latency=1)
+
+
+def test_a_child_that_cannot_start_says_why_with_what_it_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "aiohttp"
+    broken.mkdir()
+    (broken / "__init__.py").write_text("raise ImportError('this aiohttp is broken on purpose')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # the child finds it before the real one
+    before = children()
+    with pytest.raises(ServerError, match="ended before it started listening") as info:
+        start_server()
+    assert "this aiohttp is broken on purpose" in str(info.value)
+    assert "exit code 1" in str(info.value)
+    assert children() == before
+
+
+def test_a_child_too_slow_to_start_is_ended_with_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from asynckit import _server
+
+    monkeypatch.setattr(_server, "_START_TIMEOUT", 0.01)  # no interpreter starts this fast
+    before = children()
+    with pytest.raises(ServerError, match="did not start within 0.01 s"):
+        start_server()
+    assert children() == before
+
+
+def test_the_control_route_needs_the_token_and_is_not_counted(api: LocalAPI) -> None:
+    assert api.pid is not None
+    command = Path(f"/proc/{api.pid}/cmdline").read_bytes()
+    token = api._server._token  # type: ignore[attr-defined]
+    assert token.encode() not in command  # not on the command line, where others could read it
+    before = api.stats()["requests"]
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    for headers in ({}, {"X-Control-Token": "guess"}, {"X-Control-Token": token[:-1]}):
+        request = urllib.request.Request(
+            f"{api.url}/_control", data=b'{"action": "state"}', headers=headers, method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as info:
+            opener.open(request, timeout=10)
+        with info.value:
+            assert info.value.code == 403
+    assert api.stats()["requests"] == before
+
+
+def test_the_child_ends_when_its_parent_is_killed() -> None:
+    script = (
+        "import time, asynckit\n"
+        "api = asynckit.start_server()\n"
+        "print(api.pid, api.port, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert parent.stdout is not None
+        pid, port = map(int, parent.stdout.readline().split())
+        assert alive(pid) and urlopen(f"http://127.0.0.1:{port}/posts/1")[0] == 200
+        parent.send_signal(signal.SIGKILL)  # no atexit, no finally: the kernel just ends it
+        parent.wait(10)
+        assert wait_until_gone(pid), f"the server process {pid} outlived its parent"
+        assert refused(port)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        parent.communicate()
+
+
+def test_an_interrupted_start_leaves_no_process_behind() -> None:
+    # Ctrl-C (or a notebook's stop button: SIGINT) at many moments during start_server().
+    script = (
+        "import os, signal, threading, time, asynckit\n"
+        "from pathlib import Path\n"
+        "def children():\n"
+        "    found = []\n"
+        "    for stat in Path('/proc').glob('[0-9]*/stat'):\n"
+        "        try: fields = stat.read_text().rpartition(')')[2].split()\n"
+        "        except OSError: continue\n"
+        "        if int(fields[1]) == os.getpid() and fields[0] != 'Z': found.append(stat)\n"
+        "    return found\n"
+        "interrupted = 0\n"
+        "for delay in [0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6]:\n"
+        "    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))\n"
+        "    try:\n"
+        "        timer.start()\n"
+        "        asynckit.start_server().stop()\n"
+        "        timer.join()\n"
+        "    except KeyboardInterrupt:\n"
+        "        interrupted += 1\n"
+        "    assert not children(), (delay, children())\n"
+        "print(interrupted)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) >= 6, result.stdout  # most starts were interrupted somewhere
+
+
+def test_a_server_started_from_a_thread_outlives_the_thread() -> None:
+    started: list[LocalAPI] = []
+    thread = threading.Thread(target=lambda: started.append(start_server()))
+    thread.start()
+    thread.join()
+    (api,) = started
+    try:
+        time.sleep(0.2)
+        assert api.running and urlopen(f"{api.url}/posts/1")[0] == 200
+    finally:
+        api.stop()
+
+
+def test_a_child_that_dies_is_reported_as_gone() -> None:
+    api = start_server()
+    assert api.pid is not None
+    os.kill(api.pid, signal.SIGKILL)
+    assert wait_until_gone(api.pid)
+    assert "ended" in repr(api)
+    assert not api.running
+    with pytest.raises(ServerError, match="is gone: its process ended .*start_server"):
+        api.stats()
+    api.stop()
 
 
 @run_async
@@ -737,10 +967,13 @@ def test_a_forgotten_server_stops_cleanly_at_exit() -> None:
         "opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))\n"
         "print(opener.open(api.url + '/posts/1', timeout=10).status)\n"
     )
+    script += "print(api.pid)\n"
     result = subprocess.run(
         [sys.executable, "-W", "always", "-c", script], capture_output=True, text=True, timeout=20
     )
-    assert (result.returncode, result.stdout, result.stderr) == (0, "200\n", "")
+    status, pid = result.stdout.split()
+    assert (result.returncode, status, result.stderr) == (0, "200", "")
+    assert wait_until_gone(int(pid))
 
 
 def test_the_command_line_module_starts_without_warnings():
@@ -752,3 +985,92 @@ def test_the_command_line_module_starts_without_warnings():
     )
     assert result.returncode == 0, result.stderr
     assert "--latency" in result.stdout and result.stderr == ""
+
+
+# -- hostile input ------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time process ``pid`` has used so far, user and system, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def hostile_requests(port: int) -> dict[str, bytes]:
+    """Requests a hostile client might send: long numbers, paths, queries and headers."""
+    host = f"Host: 127.0.0.1:{port}\r\nConnection: close\r\n"
+    requests = {}
+    for size in (4_000, 8_000, 64_000):  # 4 kB: just within the longest request line
+        number = "1" * size + "x"
+        wheres = [
+            f"/posts/1?delay={number}", f"/delay/{number}", f"/posts/{number}",
+            f"/posts?_limit={number}", f"/stream/posts?n={number}&interval=0",
+            f"/posts/1?fail={number}", f"/users/{number}/posts", "/" + "a/" * (size // 2),
+            "/posts?" + "userId=1&" * (size // 9), "/" + "%41" * (size // 3),
+        ]  # fmt: skip
+        for where in wheres:
+            request = f"GET {where} HTTP/1.1\r\n{host}\r\n"
+            requests[f"{where[:24]}... ({size} B)"] = request.encode()
+        requests[f"header ({size} B)"] = (
+            f"GET /posts/1 HTTP/1.1\r\n{host}X-Big: {'y' * size}\r\n\r\n".encode()
+        )
+        requests[f"Host ({size} B)"] = (
+            f"GET /posts/1 HTTP/1.1\r\nHost: {'h' * size}\r\nConnection: close\r\n\r\n".encode()
+        )
+    many = "".join(f"X-{i}: {'z' * 60}\r\n" for i in range(size // 64))
+    requests["many headers"] = f"GET /posts/1 HTTP/1.1\r\n{host}{many}\r\n".encode()
+    return requests
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU time from /proc")
+@run_async
+async def test_no_request_costs_the_server_more_than_a_few_ms_of_cpu(api: LocalAPI) -> None:
+    # The server's own CPU time, not the wall clock: /proc counts it in ticks of 10 ms, so each
+    # request is sent many times and the total divided.
+    assert api.pid is not None
+    repeats = 40
+    costs = {}
+    for name, request in hostile_requests(api.port).items():
+        before = cpu_seconds(api.pid)
+        for _ in range(repeats):
+            answer = await raw_request(api.port, request)
+            refused = not answer and len(request) > 8192  # reset, answer unread
+            assert refused or re.match(rb"HTTP/1\.[01] [24]\d\d ", answer), (name, answer[:80])
+        costs[name] = (cpu_seconds(api.pid) - before) / repeats * 1000
+    worst = max(costs, key=costs.__getitem__)
+    assert costs[worst] <= 5, f"{worst} cost {costs[worst]:.1f} ms of CPU: {costs}"
+    status, _ = await asyncio.to_thread(urlopen, f"{api.url}/posts/1")
+    assert status == 200  # still serving
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the RSS from /proc")
+@run_async
+async def test_ten_thousand_distinct_queries_keep_memory_bounded() -> None:
+    # Each query asks for a different slice of the 500 comments (about 100 kB each): 1 GB if
+    # every answer were kept. HEAD makes the server build each answer without sending it.
+    with start_server() as local:
+        assert local.pid is not None
+        async with session(limit=20) as client:
+            await get(client, f"{local.url}/comments?_start=1&_end=2")
+            before = rss_mb(local.pid)
+            slices = [(i % 100, 500 - i // 100) for i in range(10_000)]
+            # and the same slice asked for in ways that differ only in their text
+            same = [f"_start=1&_end={1000 + i}&postId=999{i}&postId=1" for i in range(2_000)]
+            queries = [f"_start={a}&_end={b}" for a, b in slices] + same
+            semaphore = asyncio.Semaphore(20)
+
+            async def head(query: str) -> None:
+                async with semaphore, client.head(f"{local.url}/comments?{query}") as response:
+                    assert response.status == 200
+
+            await asyncio.gather(*(head(q) for q in queries))
+            grown = rss_mb(local.pid) - before
+            assert local.stats()["by_status"] == {200: len(queries) + 1}
+    assert grown < 40, f"the server grew by {grown:.0f} MB"  # the cache holds at most 16 MB

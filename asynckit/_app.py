@@ -1,36 +1,53 @@
-"""The local JSON API as an aiohttp application: routes, filters, pages, latency, faults, stats.
+"""The local JSON API's aiohttp application: routes, filters, pages, latency, faults, stats.
 
-Each item, each unfiltered collection and the index are serialised once, when the first API is
-built; a filtered or paged collection is joined from serialised items the first time it is
-asked for and kept. A request then mostly looks things up. Settings and statistics live on one
-``API`` object and are touched only from the event loop that serves it (_server.py hops threads
-for callers elsewhere).
+``App`` is the application alone; ``_server.py`` runs it, in a process of its own or on the
+caller's loop, and hands out the ``LocalAPI`` handle. Each item, each unfiltered collection and
+the index are serialised once per process; a filtered or paged collection is joined from
+serialised items and kept in a cache bounded in bytes, under its normalised query. A request
+then mostly looks things up. Settings and statistics live on the ``App`` and are touched only
+from the event loop that serves it.
+
+Hostile input costs little: numbers are read by a length cap, a character check and
+``float()``/``int()`` (no regular expression), requests whose Host is not this machine get 403
+(a web page cannot reach the API through DNS rebinding), and no origin may read answers across
+origins (CORS) unless named.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import functools
+import hmac
 import json
 import logging
 import math
 import random
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from time import monotonic
 from typing import Any, Final, TypedDict
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.typedefs import Handler, Middleware
-from multidict import CIMultiDict
-from yarl import URL
 
 from ._data import RESOURCES, load
 from ._instrument import check_seconds
 
-__all__ = ["API", "MAX_SECONDS", "Settings", "Stats", "quiet_client_errors"]
+__all__ = [
+    "CONTROL_PATH",
+    "MAX_SECONDS",
+    "TOKEN_HEADER",
+    "App",
+    "Settings",
+    "Stats",
+    "check_origins",
+    "quiet_client_errors",
+]
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 MAX_SECONDS: Final = 30.0
 """The longest ``delay`` or ``interval`` a request may ask for."""
@@ -43,21 +60,21 @@ _NESTED: Final = {
 _CONTROL: Final = frozenset({"delay", "fail"})
 _PAGING: Final = ("_page", "_limit", "_start", "_end")
 _STREAM: Final = frozenset({"n", "interval"}) | _CONTROL
-_INTEGER: Final = re.compile(r"[+-]?[0-9]+", re.ASCII)
-_DECIMAL: Final = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
-_MAX_ANSWERS: Final = 4096  # collection answers kept for repeated queries
+_MAX_NUMBER: Final = 32  # characters: longer is not a number a request needs
+_DECIMAL_CHARS: Final = frozenset("0123456789.eE+-")
+_CACHE_BYTES: Final = 16 * 2**20  # collection answers kept for repeated queries, at most
+_LOCAL_HOSTS: Final = frozenset({"127.0.0.1", "localhost"})
 _JSON: Final = "application/json; charset=utf-8"
-_BASE_HEADERS: Final = CIMultiDict(
-    {
-        "Content-Type": _JSON,
-        "Access-Control-Allow-Origin": "*",
-        "Access-Control-Expose-Headers": "X-Total-Count, Link, Retry-After",
-    }
-)
+_EXPOSED: Final = "X-Total-Count, Link, Retry-After"
 
+CONTROL_PATH: Final = "/_control"
+"""The route, only for the process that started the server, that reads and changes its state."""
+TOKEN_HEADER: Final = "X-Control-Token"
+"""The header carrying the control route's secret token."""
 
-# A collection's answer: the JSON body, how many items matched, and (_page, _limit) if paged.
-_Answer = tuple[bytes, int, tuple[int, int] | None]
+# A normalised collection query: resource, parent scope, the filters that can match (field,
+# values), and the slice of the matches.
+_Key = tuple[str, tuple[str, str] | None, tuple[tuple[str, tuple[str, ...]], ...], int, int]
 
 
 class Stats(TypedDict):
@@ -65,7 +82,8 @@ class Stats(TypedDict):
 
     ``requests`` counts requests received, those still being answered included; ``by_status``
     counts answers by HTTP status; ``in_flight`` is how many are being answered now and
-    ``peak_in_flight`` the most there were at once.
+    ``peak_in_flight`` the most there were at once. Requests refused because they named another
+    host (403) are not counted: they are not the learner's.
     """
 
     requests: int
@@ -143,16 +161,31 @@ def _show(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
-def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
-    response_headers = _BASE_HEADERS.copy()
+def _json_response(
+    body: bytes, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    given = {"Content-Type": _JSON}
     if headers:
-        response_headers.update(headers)
+        given.update(headers)
+    return web.Response(body=body, status=status, headers=given)
+
+
+def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
     body = json.dumps({"error": message}, ensure_ascii=False).encode()
-    return web.Response(body=body, status=status, headers=response_headers)
+    return _json_response(body, status, headers)
+
+
+def _is_whole(text: str) -> bool:
+    """Whether ``text`` is a short whole number in ASCII digits, with an optional sign."""
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    return 0 < len(digits) <= 18 and digits.isascii() and digits.isdigit()
 
 
 def _parse_seconds(text: str, name: str) -> float:
-    seconds = float(text) if _DECIMAL.fullmatch(text) else math.nan
+    seconds = math.nan
+    if len(text) <= _MAX_NUMBER and text and _DECIMAL_CHARS.issuperset(text):
+        with contextlib.suppress(ValueError):  # "1e", "+-1" and the like
+            seconds = float(text)
     if not 0.0 <= seconds <= MAX_SECONDS:  # also false for NaN
         raise _Reject(
             400, f"{name} must be a number of seconds from 0 to {MAX_SECONDS:g}, got {_show(text)}"
@@ -161,12 +194,41 @@ def _parse_seconds(text: str, name: str) -> float:
 
 
 def _parse_int(text: str, name: str, low: int, high: int | None = None) -> int:
-    if _INTEGER.fullmatch(text) and len(text) <= 18:
+    if _is_whole(text):
         number = int(text)
         if low <= number and (high is None or number <= high):
             return number
     span = f"from {low} up" if high is None else f"from {low} to {high}"
     raise _Reject(400, f"{name} must be a whole number {span}, got {_show(text)}")
+
+
+def check_origins(cors: str | Iterable[str] | None) -> frozenset[str]:
+    """The origins allowed to read answers across origins, checked: ``scheme://host[:port]``."""
+    if cors is None:
+        return frozenset()
+    if not isinstance(cors, str | Iterable):
+        raise TypeError(f"cors must be an origin or a list of origins, not {cors!r}")
+    origins = [cors] if isinstance(cors, str) else list(cors)
+    for origin in origins:
+        if not isinstance(origin, str):
+            raise TypeError(f"cors must be an origin or a list of origins, not {origin!r}")
+        parts = urlsplit(origin)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or origin != f"{parts.scheme}://{parts.netloc}"
+        ):
+            raise ValueError(
+                "cors takes origins such as 'http://localhost:8888' (a scheme and a host, "
+                f"nothing after), got {origin!r}"
+            )
+    return frozenset(origins)
+
+
+def _host_name(host: str) -> str:
+    """The name part of a Host header, lower case: ``localhost:8000`` gives ``localhost``."""
+    name, colon, port = host.rpartition(":")
+    return (name if colon and port.isdigit() else host).lower()
 
 
 def _join(lines: Iterable[bytes]) -> bytes:
@@ -203,8 +265,9 @@ class _Table:
         position = self.position.get(raw)
         if position is not None:
             return position
-        if _INTEGER.fullmatch(raw):
-            if len(raw) <= 18:
+        digits = raw[1:] if raw[:1] in ("+", "-") else raw
+        if digits.isascii() and digits.isdigit():
+            if _is_whole(raw):
                 position = self.position.get(str(int(raw)))
                 if position is not None:
                     return position
@@ -213,7 +276,7 @@ class _Table:
             )
         raise _Reject(400, f"a {self.singular} id is a whole number such as 1, got {_show(raw)}")
 
-    def select(self, field: str, values: list[str]) -> set[int]:
+    def select(self, field: str, values: Iterable[str]) -> set[int]:
         index = self.index[field]
         return {position for value in values for position in index.get(value, ())}
 
@@ -249,15 +312,26 @@ def _index_body(tables: Mapping[str, _Table]) -> bytes:
     return json.dumps(index, indent=2, ensure_ascii=False).encode()
 
 
-class API:
-    """The local JSON API: its aiohttp application, settings and statistics.
+class App:
+    """The local JSON API's aiohttp application, with its settings and statistics.
 
-    Build it and serve ``api.app`` with any aiohttp runner; call every method from the event
-    loop that serves it.
+    Serve ``app.app`` with any aiohttp runner, and call every method from the event loop that
+    serves it. ``cors`` names the origins whose pages may read the answers (none by default);
+    ``control_token``, if given, opens the control route (``POST /_control`` with the token in
+    the ``X-Control-Token`` header), which the process that started a server uses to read and
+    change its state.
     """
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        cors: frozenset[str] = frozenset(),
+        control_token: str | None = None,
+    ) -> None:
         self.settings = settings if settings is not None else Settings()
+        self._cors = cors
+        self._token = control_token.encode() if control_token is not None else None
         self._tables = _tables()
         self._index = _index_body(self._tables)
         self._faults = random.Random()
@@ -270,8 +344,9 @@ class API:
         self._by_status: dict[int, int] = {}
         self._in_flight = 0
         self._peak = 0
-        # Collections already answered: (resource, scope, query string) -> _Answer.
-        self._answers: dict[tuple[str, tuple[str, str] | None, str], _Answer] = {}
+        # Collection bodies already joined, under their normalised query, least recent first.
+        self._cache: collections.OrderedDict[_Key, bytes] = collections.OrderedDict()
+        self._cache_bytes = 0
         self.app = self._build_app()
 
     # -- settings and statistics ---------------------------------------------------------
@@ -302,6 +377,10 @@ class API:
         self._by_status = {}
         self._peak = self._in_flight
 
+    def state(self) -> dict[str, Any]:
+        """The settings and the statistics, as JSON-ready dicts."""
+        return {"settings": asdict(self.settings), "stats": self.stats()}
+
     def _reseed(self) -> None:
         seed = self.settings.seed
         self._faults.seed(None if seed is None else f"faults-{seed}")
@@ -325,7 +404,7 @@ class API:
     # -- the application -----------------------------------------------------------------
 
     def _build_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._middleware()])
+        app = web.Application(middlewares=[self._middleware])
         add = app.router.add_get
         add("/", self._root)
         for name, table in self._tables.items():
@@ -336,28 +415,65 @@ class API:
                 add(f"/{name}/{{id}}/{child}", nested)
         add("/stream/{resource}", self._stream)
         add("/delay/{seconds}", self._delay)
+        app.on_response_prepare.append(self._add_cors_headers)
         return app
 
-    def _middleware(self) -> Middleware:
-        @web.middleware
-        async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-            self._requests += 1
-            self._in_flight += 1
-            if self._in_flight > self._peak:
-                self._peak = self._in_flight
-            status = None
-            try:
-                response = await self._answer(request, handler)
-                status = response.status
-                return response
-            finally:
-                self._in_flight -= 1
-                if status is not None:
-                    self._by_status[status] = self._by_status.get(status, 0) + 1
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
+        host = request.headers.get("Host")
+        if host is not None and _host_name(host) not in _LOCAL_HOSTS:
+            # A page elsewhere that had its own name resolve to 127.0.0.1 (DNS rebinding)
+            # sends its own name here: it gets nothing.
+            return _error(
+                403, f"this API answers only to 127.0.0.1 and localhost, not {_show(host)}"
+            )
+        if request.path == CONTROL_PATH and self._token is not None:
+            return await self._control(request)
+        self._requests += 1
+        self._in_flight += 1
+        if self._in_flight > self._peak:
+            self._peak = self._in_flight
+        status = None
+        try:
+            response = await self._answer(request, handler)
+            status = response.status
+            return response
+        finally:
+            self._in_flight -= 1
+            if status is not None:
+                self._by_status[status] = self._by_status.get(status, 0) + 1
 
-        return middleware
+    async def _add_cors_headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        if not self._cors:
+            return
+        response.headers["Vary"] = "Origin"
+        origin = request.headers.get("Origin")
+        if origin in self._cors:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = _EXPOSED
 
-    async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def _control(self, request: web.Request) -> web.Response:
+        """Read the state, or change it first: only with the token given at start."""
+        token = request.headers.get(TOKEN_HEADER, "").encode()
+        if self._token is None or not hmac.compare_digest(token, self._token):
+            return _error(403, "the control route needs the token its server was started with")
+        if request.method != "POST":
+            return _error(405, "the control route takes POST", {"Allow": "POST"})
+        try:
+            command = await request.json()
+            action = command["action"]
+            if action == "configure":
+                self.configure(**command["changes"])
+            elif action == "reset_stats":
+                self.reset_stats()
+            elif action != "state":
+                raise ValueError(f"unknown action {action!r}")
+        except (TypeError, ValueError, KeyError) as exc:
+            failure = {"error": str(exc), "type": type(exc).__name__}
+            return _json_response(json.dumps(failure).encode(), 400)
+        return _json_response(json.dumps(self.state()).encode())
+
+    async def _answer(self, request: web.Request, handler: _Handler) -> web.StreamResponse:
         settings = self.settings
         try:
             retry_after = 0 if settings.rate_limit is None else self._admit(settings.rate_limit)
@@ -394,19 +510,31 @@ class API:
         except _Reject as reject:
             return _error(reject.status, reject.message, reject.headers)
         except web.HTTPException as exc:  # raised by the router: no such route, or not GET
-            return _http_error(request, exc)
+            return self._http_error(request, exc)
+
+    def _http_error(self, request: web.Request, exc: web.HTTPException) -> web.Response:
+        origin = request.headers.get("Origin")
+        if (
+            exc.status == 405
+            and request.method == "OPTIONS"
+            and origin in self._cors
+            and request.headers.get("Access-Control-Request-Method") in ("GET", "HEAD")
+        ):  # a CORS preflight from an origin allowed to read
+            methods = {"Access-Control-Allow-Methods": "GET, HEAD", "Access-Control-Max-Age": "600"}
+            return web.Response(status=204, headers=methods)
+        return _http_error(request, exc)
 
     # -- handlers ------------------------------------------------------------------------
 
     async def _root(self, request: web.Request) -> web.Response:
         _check_params(request, _CONTROL, "/")
-        return web.Response(body=self._index, headers=_BASE_HEADERS.copy())
+        return _json_response(self._index)
 
     async def _item(self, table: _Table, request: web.Request) -> web.Response:
         position = table.find(request.match_info["id"])
         if request.query_string:
             _check_params(request, _CONTROL, f"/{table.name}/{{id}}")
-        return web.Response(body=table.bodies[position], headers=_BASE_HEADERS.copy())
+        return _json_response(table.bodies[position])
 
     async def _nested(
         self, parent: _Table, child: _Table, field: str, request: web.Request
@@ -418,19 +546,27 @@ class API:
         self, table: _Table, scope: tuple[str, str] | None, request: web.Request
     ) -> web.Response:
         """A collection, filtered by ``scope`` (a parent's field and id) and the query."""
-        key = (table.name, scope, request.query_string)
-        answer = self._answers.get(key)
-        if answer is None:
-            answer = _select(table, scope, request.query)
-            if len(self._answers) >= _MAX_ANSWERS:
-                self._answers.clear()
-            self._answers[key] = answer
-        body, total, page = answer
-        headers = _BASE_HEADERS.copy()
-        headers["X-Total-Count"] = str(total)
+        key, positions, total, page = _select(table, scope, request.query)
+        body = self._body(table, key, positions)
+        headers = {"X-Total-Count": str(total)}
         if page is not None:
-            headers["Link"] = _links(request.url, *page, total)
-        return web.Response(body=body, headers=headers)
+            headers["Link"] = _links(request, *page, total)
+        return _json_response(body, headers=headers)
+
+    def _body(self, table: _Table, key: _Key, positions: Sequence[int]) -> bytes:
+        """The JSON array of the items at ``positions``, joined once and cached under ``key``."""
+        if positions is table.all_positions:
+            return table.all_body
+        body = self._cache.get(key)
+        if body is not None:
+            self._cache.move_to_end(key)
+            return body
+        body = _join([table.lines[i] for i in positions])
+        self._cache[key] = body
+        self._cache_bytes += len(body)
+        while self._cache_bytes > _CACHE_BYTES:
+            self._cache_bytes -= len(self._cache.popitem(last=False)[1])
+        return body
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["resource"]
@@ -443,8 +579,7 @@ class API:
         query = request.query
         n = _parse_int(query.get("n", "10"), "n", 0)
         interval = _parse_seconds(query.get("interval", "0.1"), "interval")
-        headers = _BASE_HEADERS.copy()
-        headers["Content-Type"] = "application/x-ndjson"
+        headers = {"Content-Type": "application/x-ndjson"}
         if request.method == "HEAD":  # the headers a GET would get, and no body
             return web.Response(headers=headers)
         response = web.StreamResponse(headers=headers)
@@ -466,9 +601,7 @@ class API:
         _check_params(request, _CONTROL, "/delay/{seconds}")
         await asyncio.sleep(seconds)
         shown = int(seconds) if seconds.is_integer() else seconds
-        return web.Response(
-            body=json.dumps({"delay": shown}).encode(), headers=_BASE_HEADERS.copy()
-        )
+        return _json_response(json.dumps({"delay": shown}).encode())
 
 
 def _check_params(request: web.Request, allowed: frozenset[str], route: str) -> None:
@@ -481,9 +614,16 @@ def _check_params(request: web.Request, allowed: frozenset[str], route: str) -> 
             )
 
 
-def _select(table: _Table, scope: tuple[str, str] | None, query: Mapping[str, str]) -> _Answer:
-    """Filter and paginate as json-server does; serialise the result."""
-    filters: dict[str, list[str]] = {}
+def _select(
+    table: _Table, scope: tuple[str, str] | None, query: Mapping[str, str]
+) -> tuple[_Key, Sequence[int], int, tuple[int, int] | None]:
+    """Filter and paginate as json-server does.
+
+    Returns the normalised query (the filter values that can match, sorted, and the slice
+    clamped to the matches: two queries with the same key have the same answer), the positions
+    of the items to send, how many matched before paging, and (_page, _limit) if paged.
+    """
+    filters: dict[str, set[str]] = {}
     paging: dict[str, int] = {}
     for key, value in query.items():
         if key in _CONTROL:
@@ -493,7 +633,7 @@ def _select(table: _Table, scope: tuple[str, str] | None, query: Mapping[str, st
                 raise _Reject(400, f"give {key} only once")
             paging[key] = _parse_int(value, key, 1 if key == "_page" else 0)
         elif key in table.index:
-            filters.setdefault(key, []).append(value)
+            filters.setdefault(key, set()).add(value)
         else:
             raise _Reject(
                 400,
@@ -508,27 +648,37 @@ def _select(table: _Table, scope: tuple[str, str] | None, query: Mapping[str, st
     positions: Sequence[int] = table.all_positions if selected is None else sorted(selected)
     total = len(positions)
     page = None
-    start = paging.get("_start", 0)
+    start, stop = paging.get("_start", 0), total
     if "_page" in paging:  # _page wins over _start and _end; _limit defaults to 10
         page = (paging["_page"], paging.get("_limit", 10))
-        positions = positions[(page[0] - 1) * page[1] : page[0] * page[1]]
+        start, stop = (page[0] - 1) * page[1], page[0] * page[1]
     elif "_end" in paging:
-        positions = positions[start : paging["_end"]]
+        stop = paging["_end"]
     elif "_limit" in paging:
-        positions = positions[start : start + paging["_limit"]]
-    elif start:
-        positions = positions[start:]
-    if positions is table.all_positions:
-        return table.all_body, total, page
-    return _join([table.lines[i] for i in positions]), total, page
+        stop = start + paging["_limit"]
+    start = min(start, total)
+    stop = max(start, min(stop, total))
+    if (start, stop) != (0, total):
+        positions = positions[start:stop]
+    known = tuple(
+        sorted(
+            (field, tuple(sorted(values & table.index[field].keys())))
+            for field, values in filters.items()
+        )
+    )
+    return (table.name, scope, known, start, stop), positions, total, page
 
 
-def _links(url: URL, page: int, limit: int, total: int) -> str:
+def _links(request: web.Request, page: int, limit: int, total: int) -> str:
     """A Link header with the first, previous, next and last pages, as json-server sends."""
     last = max(1, math.ceil(total / limit)) if limit else 1
     pages = {"first": 1, "prev": page - 1, "next": page + 1, "last": last}
+    # From the Host header, not request.url: on aiohttp 3.9 with a recent yarl, request.url
+    # fails for a host with a port. The Host was checked: it is this machine.
+    host = request.headers.get("Host")
+    base = f"http://{host}" if host else ""
     return ", ".join(
-        f'<{url.update_query(_page=number, _limit=limit)}>; rel="{rel}"'
+        f'<{base}{request.rel_url.update_query(_page=number, _limit=limit)}>; rel="{rel}"'
         for rel, number in pages.items()
         if 1 <= number <= last
     )
