@@ -76,6 +76,8 @@ async def sleep(seconds: float, label: str | None = None) -> None:
             label = _sleep_labels.get(seconds) or _sleep_label(seconds)
         handle = None
         start = perf_counter()
+        if recorder.opened is not None:  # watched live: show the sleep while it runs
+            recorder.begin("sleep", start, recorder.row(task))
         try:
             if seconds:  # what asyncio.sleep does, without a second coroutine
                 future = loop.create_future()
@@ -97,6 +99,7 @@ async def sleep(seconds: float, label: str | None = None) -> None:
         return
     row = recorder.row(await current_task_async(library))
     start = perf_counter()
+    recorder.begin("sleep", start, row)
     try:
         await sleep_in_library(seconds)
     except BaseException as exc:
@@ -148,7 +151,10 @@ def work(seconds: float, label: str | None = None, *, cpu: bool = False) -> None
     seconds = check_seconds(seconds)
     steps = round(seconds * _steps_per_second()) if cpu else 0  # calibrated before timing
     recorder = active_recorder()
+    row = recorder.row(current_task()) if recorder is not None else None
     start = perf_counter()
+    if recorder is not None:
+        recorder.begin("work", start, row)
     try:
         if cpu:
             _compute(steps)
@@ -158,7 +164,7 @@ def work(seconds: float, label: str | None = None, *, cpu: bool = False) -> None
         if recorder is not None:
             end = perf_counter()
             name = label if label is not None else f"work({seconds:g})"
-            recorder.add(name, "work", start, end, recorder.row(current_task()))
+            recorder.add(name, "work", start, end, row)
 
 
 _calibration: list[float] = []
@@ -217,6 +223,8 @@ class span:
         if recorder is not None:
             self._row = recorder.row(current_task())
         self._start = perf_counter()
+        if recorder is not None:
+            recorder.begin(self.kind, self._start, self._row)
         return self
 
     def __exit__(
@@ -238,6 +246,8 @@ class span:
             library = current_library("async with asynckit.span()")
             self._row = recorder.row(await current_task_async(library))
         self._start = perf_counter()
+        if recorder is not None:
+            recorder.begin(self.kind, self._start, self._row)
         return self
 
     async def __aexit__(
