@@ -10,8 +10,8 @@ import math
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-from ._compare import Comparison, compare
-from ._live import LIVE_JS, in_kernel
+from ._compare import Comparison, _close_all, compare
+from ._live import LIVE_JS, display, in_kernel
 
 __all__ = ["Explorer", "explore"]
 
@@ -115,8 +115,6 @@ class Explorer:
 
     def _ipython_display_(self) -> None:
         """The plot at the current values; the sliders too, once a widget frontend answers."""
-        from IPython.display import display
-
         board = _new_board() if in_kernel() else None
         if board is None:
             display(self.comparison)
@@ -171,6 +169,7 @@ async def explore(
         ex   # move the slider: both timelines and the speedup redraw
     """
     if not callable(make_batch):
+        _close_all(make_batch)
         raise TypeError(
             "explore() needs a function that returns a fresh batch for the sliders' values, "
             "for example lambda n=10: [asynckit.sleep(0.1) for _ in range(n)]"
@@ -229,7 +228,7 @@ def _check_value(name: str, value: object, sliders: dict[str, Any]) -> None:
     if spec is None:
         raise TypeError(f"there is no slider {name!r}; the sliders are {', '.join(sliders)}")
     if isinstance(spec, tuple):
-        if not _is_number(value) or not spec[0] <= value <= spec[1]:  # type: ignore[operator]
+        if not _is_number(value) or not spec[0] <= value <= spec[1]:
             raise ValueError(f"{name}={value!r} is outside its slider, {spec[0]} to {spec[1]}")
     elif value not in spec:
         raise ValueError(f"{name}={value!r} is not one of its slider's values {spec}")
@@ -300,7 +299,7 @@ def _new_board() -> Any | None:
         except ImportError:
             return None
 
-        class ComparisonBoard(anywidget.AnyWidget):  # type: ignore[misc]
+        class ComparisonBoard(anywidget.AnyWidget):
             """The comparison's plot and printed line, greyed out while a run is under way."""
 
             _esm = _EXPLORE_JS

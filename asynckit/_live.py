@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ._loopwatch import LagMeter
     from ._timeline import Recorder, Timeline
 
-__all__ = ["BATCH_INTERVAL", "LiveFeed", "LiveView", "in_kernel", "widget_class"]
+__all__ = ["BATCH_INTERVAL", "LiveFeed", "LiveView", "display", "in_kernel", "widget_class"]
 
 #: Seconds between two batches sent to the browser.
 BATCH_INTERVAL = 0.1
@@ -91,9 +91,7 @@ class LiveFeed:
 
         started = array("d")
         for kind, start, row, thread in new_opened:
-            started.extend(
-                (self._kind(kind, kinds), start - origin, self._row(row, thread, rows))
-            )
+            started.extend((self._kind(kind, kinds), start - origin, self._row(row, thread, rows)))
         ended = array("d")
         for raw in new_spans:
             error = raw[6] if len(raw) > 6 else None
@@ -165,6 +163,14 @@ def _displays() -> bool:
     return ipython is not None and ipython.get_ipython() is not None
 
 
+def display(obj: object, **options: Any) -> Any:
+    """IPython's ``display`` (imported when first used): returns a handle with
+    ``display_id=True``."""
+    from IPython.display import display as ipython_display
+
+    return ipython_display(obj, **options)  # type: ignore[no-untyped-call]
+
+
 _widget_classes: dict[str, type] = {}
 
 
@@ -175,7 +181,7 @@ def widget_class() -> type:
         import anywidget
         import traitlets
 
-        class LiveTimelineWidget(anywidget.AnyWidget):  # type: ignore[misc]
+        class LiveTimelineWidget(anywidget.AnyWidget):
             """A Timeline drawn while it records (the static plot replaces it at the end)."""
 
             _esm = LIVE_JS
@@ -210,7 +216,7 @@ class LiveView:
     def __init__(
         self,
         timeline: Timeline,
-        make_widget: Callable[[str], Any | None] = _new_widget,
+        make_widget: Callable[[str], Any | None] | None = None,
         interval: float = BATCH_INTERVAL,
     ) -> None:
         self._timeline = timeline
@@ -226,10 +232,9 @@ class LiveView:
         self._lock = threading.Lock()
 
     def show(self) -> None:
-        self.widget = self._make_widget(self._timeline.name or "")
+        make_widget = self._make_widget if self._make_widget is not None else _new_widget
+        self.widget = make_widget(self._timeline.name or "")
         if self.widget is not None and _displays():
-            from IPython.display import display
-
             self._handle = display(self.widget, display_id=True)
 
     def watch(self, recorder: Recorder, origin: float, meter: LagMeter | None) -> None:
@@ -277,8 +282,6 @@ class LiveView:
             self._thread = None
         if self.widget is None:
             if _displays():
-                from IPython.display import display
-
                 display(self._timeline)
             return
         with contextlib.suppress(Exception):  # a frontend gone away must not fail the block

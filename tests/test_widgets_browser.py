@@ -90,7 +90,7 @@ def _notebook(cells: list[str]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def page(lab, browser):
+def page(lab, browser):  # noqa: F811 (test_browser's fixtures)
     path = lab.workspace / "notebooks" / "widgets_scratch.ipynb"
     path.write_text(json.dumps(_notebook(CELLS)))
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
@@ -151,7 +151,9 @@ def test_the_live_view_grows_while_the_cell_runs_then_becomes_the_plot(page):
     assert any("200 spans" in o.get("text", "") for o in cell["outputs"])
 
 
-SPEEDUP = re.compile(r"(\d+) items, .*concurrent ([\d.]+) s, speedup ([\d.]+)x of an ideal ([\d.]+)x")
+SPEEDUP = re.compile(
+    r"(\d+) items, .*concurrent ([\d.]+) s, speedup ([\d.]+)x of an ideal ([\d.]+)x"
+)
 
 
 def _printed(caption: str) -> tuple[int, float, float, float]:
@@ -179,8 +181,8 @@ def _drag(page, index: int, fraction: float) -> None:
 
 
 def _settled(value_text: str):
-    return lambda c: c["caption"] and c["caption"].startswith(value_text) and "items" in (
-        c["caption"]
+    return lambda c: (
+        c["caption"] and c["caption"].startswith(value_text) and "items" in (c["caption"])
     )
 
 
