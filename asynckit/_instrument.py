@@ -75,9 +75,11 @@ async def sleep(seconds: float, label: str | None = None) -> None:
         if label is None:
             label = _sleep_labels.get(seconds) or _sleep_label(seconds)
         handle = None
+        row = None
         start = perf_counter()
         if recorder.opened is not None:  # watched live: show the sleep while it runs
-            recorder.begin("sleep", start, recorder.row(task))
+            row = recorder.row(task)
+            recorder.begin("sleep", start, row)
         try:
             if seconds:  # what asyncio.sleep does, without a second coroutine
                 future = loop.create_future()
@@ -90,7 +92,8 @@ async def sleep(seconds: float, label: str | None = None) -> None:
                 handle.cancel()
             recorder.add(label, "sleep", start, perf_counter(), recorder.row(task), error_name(exc))
             raise
-        recorder.add(label, "sleep", start, perf_counter(), recorder.row(task))
+        end = perf_counter()
+        recorder.add(label, "sleep", start, end, row if row is not None else recorder.row(task))
         return
     library = current_library("asynckit.sleep()")
     sleep_in_library = library_sleep(library)

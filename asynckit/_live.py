@@ -24,7 +24,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from ._plot import KIND_COLOURS
+from ._plot import KIND_COLOURS, MAX_ROWS
 
 if TYPE_CHECKING:
     from ._loopwatch import LagMeter
@@ -89,19 +89,31 @@ class LiveFeed:
         kinds: list[list[str]] = []
         origin = self._origin
 
+        # Plain loops with the lookups bound to locals: this runs for every span, in the
+        # measured code's thread, so it is kept to a few dictionary reads per span.
+        row_of, kind_of = self._rows.get, self._kinds.get
         started = array("d")
         for kind, start, row, thread in new_opened:
-            started.extend((self._kind(kind, kinds), start - origin, self._row(row, thread, rows)))
+            k = kind_of(kind)
+            r = row_of(row) if row is not None else None
+            started.extend(
+                (
+                    k if k is not None else self._kind(kind, kinds),
+                    start - origin,
+                    r if r is not None else self._row(row, thread, rows),
+                )
+            )
         ended = array("d")
         for raw in new_spans:
-            error = raw[6] if len(raw) > 6 else None
+            k = kind_of(raw[1])
+            r = row_of(raw[4]) if raw[4] is not None else None
             ended.extend(
                 (
                     raw[2] - origin,
                     raw[3] - origin,
-                    self._row(raw[4], raw[5], rows),
-                    self._kind(raw[1], kinds),
-                    _STATE_CODES.get(error, 1),
+                    r if r is not None else self._row(raw[4], raw[5], rows),
+                    k if k is not None else self._kind(raw[1], kinds),
+                    _STATE_CODES.get(raw[6], 1) if len(raw) > 6 else 0,
                 )
             )
         lag: list[float] = []
@@ -127,7 +139,9 @@ class LiveFeed:
         index = self._rows.get(lane)
         if index is None:
             index = self._rows[lane] = len(self._rows)
-            if lane == self._main_task:
+            if index >= MAX_ROWS:  # past that, spans are packed into lanes: names unused
+                new.append("")
+            elif lane == self._main_task:
                 new.append("main")
             elif _DEFAULT_TASK_NAME.fullmatch(lane):
                 self._tasks_named += 1

@@ -27,6 +27,7 @@ from typing import Any
 
 import bench_compare
 import bench_fetch
+import bench_live
 import bench_loopwatch
 import bench_overhead
 import bench_plot
@@ -55,6 +56,8 @@ GOALS: dict[str, tuple[str, str, Callable[[float], bool] | None]] = {
     "plot_speedup": ("plot_timeline vs one barh per span", ">= 20", lambda v: v >= 20),
     "tasks_overhead_ratio": ("Timeline(tasks=True) / Timeline()", "<= 1.3", lambda v: v <= 1.3),
     "lag_overhead_ratio": ("Timeline(lag=True) / Timeline()", "<= 1.3", lambda v: v <= 1.3),
+    "live_overhead_ratio": ("Timeline(live=True) / Timeline()", "<= 1.10", lambda v: v <= 1.10),
+    "live_frame_ms": ("browser: draw 10,000 live spans (ms)", "<= 50", lambda v: v <= 50),
 }
 
 BENCHMARKS: list[Callable[[bool], dict[str, Any]]] = [
@@ -65,6 +68,7 @@ BENCHMARKS: list[Callable[[bool], dict[str, Any]]] = [
     bench_plot.measure,
     bench_loopwatch.measure,
     bench_spawn.measure,
+    bench_live.measure,
 ]
 
 
