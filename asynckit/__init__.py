@@ -13,6 +13,7 @@ Example::
 
 from ._compare import Comparison, compare
 from ._errors import AsynckitError
+from ._explore import Explorer, explore
 from ._http import FetchError, fetch, fetch_all, fetch_json
 from ._instrument import sleep, span, traced, work
 from ._plot import plot_bars, plot_measurements, plot_timeline
@@ -44,12 +45,14 @@ def unload_ipython_extension(ipython: object) -> None:
 __all__ = [
     "AsynckitError",
     "Comparison",
+    "Explorer",
     "FetchError",
     "LocalAPI",
     "ServerError",
     "Span",
     "Timeline",
     "compare",
+    "explore",
     "fetch",
     "fetch_all",
     "fetch_json",

@@ -75,7 +75,11 @@ async def sleep(seconds: float, label: str | None = None) -> None:
         if label is None:
             label = _sleep_labels.get(seconds) or _sleep_label(seconds)
         handle = None
+        row = None
         start = perf_counter()
+        if recorder.opened is not None:  # watched live: show the sleep while it runs
+            row = recorder.row(task)
+            recorder.begin("sleep", start, row)
         try:
             if seconds:  # what asyncio.sleep does, without a second coroutine
                 future = loop.create_future()
@@ -88,7 +92,8 @@ async def sleep(seconds: float, label: str | None = None) -> None:
                 handle.cancel()
             recorder.add(label, "sleep", start, perf_counter(), recorder.row(task), error_name(exc))
             raise
-        recorder.add(label, "sleep", start, perf_counter(), recorder.row(task))
+        end = perf_counter()
+        recorder.add(label, "sleep", start, end, row if row is not None else recorder.row(task))
         return
     library = current_library("asynckit.sleep()")
     sleep_in_library = library_sleep(library)
@@ -97,6 +102,7 @@ async def sleep(seconds: float, label: str | None = None) -> None:
         return
     row = recorder.row(await current_task_async(library))
     start = perf_counter()
+    recorder.begin("sleep", start, row)
     try:
         await sleep_in_library(seconds)
     except BaseException as exc:
@@ -148,7 +154,10 @@ def work(seconds: float, label: str | None = None, *, cpu: bool = False) -> None
     seconds = check_seconds(seconds)
     steps = round(seconds * _steps_per_second()) if cpu else 0  # calibrated before timing
     recorder = active_recorder()
+    row = recorder.row(current_task()) if recorder is not None else None
     start = perf_counter()
+    if recorder is not None:
+        recorder.begin("work", start, row)
     try:
         if cpu:
             _compute(steps)
@@ -158,7 +167,7 @@ def work(seconds: float, label: str | None = None, *, cpu: bool = False) -> None
         if recorder is not None:
             end = perf_counter()
             name = label if label is not None else f"work({seconds:g})"
-            recorder.add(name, "work", start, end, recorder.row(current_task()))
+            recorder.add(name, "work", start, end, row)
 
 
 _calibration: list[float] = []
@@ -217,6 +226,8 @@ class span:
         if recorder is not None:
             self._row = recorder.row(current_task())
         self._start = perf_counter()
+        if recorder is not None:
+            recorder.begin(self.kind, self._start, self._row)
         return self
 
     def __exit__(
@@ -238,6 +249,8 @@ class span:
             library = current_library("async with asynckit.span()")
             self._row = recorder.row(await current_task_async(library))
         self._start = perf_counter()
+        if recorder is not None:
+            recorder.begin(self.kind, self._start, self._row)
         return self
 
     async def __aexit__(

@@ -19,12 +19,16 @@ from ._loopwatch import LagMeter, TaskTracker, running_loop
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from ._live import LiveView
+
 __all__ = ["Recorder", "Span", "Timeline", "active_recorder", "peak_overlap"]
 
 # A raw span as the hot path stores it: (label, kind, start, end, row, thread), with start and
 # end as perf_counter() readings, and error and detail appended only when either is set, so the
 # common span stays small. Span objects are built only when the spans are read.
 _RawSpan = tuple[Any, ...]
+# A span that has started, as a live Timeline notes it: (kind, start, row, thread).
+_RawOpen = tuple[str, float, str | None, str]
 
 
 class Recorder:
@@ -38,12 +42,17 @@ class Recorder:
     after it ("sleep", then "sleep #2", ... when Trio or Curio tasks share a function), and a
     task created after another was collected (which may reuse its id) gets a new row. Tasks
     are held by weak references only, so recording keeps none of them alive.
+
+    With ``opened`` set to a list (a live Timeline does so), instrumented code also calls
+    ``begin(...)`` when a span starts, so that a live view can draw it while it runs; otherwise
+    ``opened`` is None and starting a span costs nothing more.
     """
 
-    __slots__ = ("_name_counts", "_rows", "closed", "libraries", "spans")
+    __slots__ = ("_name_counts", "_rows", "closed", "libraries", "opened", "spans")
 
     def __init__(self) -> None:
         self.spans: list[_RawSpan] = []
+        self.opened: list[_RawOpen] | None = None
         self.closed = False
         # Keyed by a weak reference to the task: while the task lives, the reference is the
         # same object (CPython shares a plain weak reference), and once it is dead it equals
@@ -68,6 +77,13 @@ class Recorder:
             count = self._name_counts[name] = self._name_counts.get(name, 0) + 1
             shown = self._rows[key] = name if count == 1 else f"{name} #{count}"
         return shown
+
+    def begin(self, kind: str, start: float, row: str | None) -> None:
+        """Note that a span of ``kind`` started at ``start`` in ``row``, when watched live
+        (``opened`` is a list); ``add`` records it when it ends."""
+        opened = self.opened
+        if opened is not None and not self.closed:
+            opened.append((kind, start, row, _thread.name))
 
     def add(
         self,
@@ -167,6 +183,14 @@ class Timeline:
     as a trace under the spans, so a blocking call shows up as a spike, and ``max_lag`` gives
     the worst, in seconds.
 
+    ``live=True`` shows the timeline in the notebook while it records: each task gets its row
+    as it starts, bars grow as their spans run, and the time axis slides on; when the block
+    ends the view turns into the static plot, exactly what ``tl.plot()`` draws, so there is no
+    need to end the cell with ``tl``. The browser draws; the kernel only sends what is new,
+    about every 100 ms, from a callback of the event loop (so a blocking call freezes the view
+    too). Where no widget can show (a plain Python, nbclient, GitHub), the static plot is shown
+    when the block ends, where IPython can display it.
+
     Example::
 
         with asynckit.Timeline() as tl:
@@ -174,12 +198,21 @@ class Timeline:
         tl            # in Jupyter: the plot; tl.duration is about 0.3
     """
 
-    def __init__(self, name: str | None = None, *, tasks: bool = False, lag: bool = False) -> None:
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        tasks: bool = False,
+        lag: bool = False,
+        live: bool = False,
+    ) -> None:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Timeline name must be a str or None, not {type(name).__name__}")
         self.name = name
         self.tasks = bool(tasks)
         self.lag = bool(lag)
+        self.live = bool(live)
+        self._view: LiveView | None = None
         self._recorder = Recorder()
         self._tracker: TaskTracker | None = None
         self._meter: LagMeter | None = None
@@ -202,7 +235,14 @@ class Timeline:
         if self.lag:
             self._meter = LagMeter(running_loop("lag"))
         self._main_task = self._recorder.row(current_task())
+        if self.live:  # shown before the clock starts: displaying it is not the block's time
+            from ._live import LiveView
+
+            self._view = LiveView(self)
+            self._view.show()
         self._origin = perf_counter()
+        if self._view is not None:
+            self._view.watch(self._recorder, self._origin, self._meter)
         self._token = _active.set(self._recorder)
         if self._tracker is not None:
             self._tracker.install()
@@ -218,12 +258,14 @@ class Timeline:
         self._recorder.closed = True
         self._left = perf_counter()
         token, self._token = self._token, None
-        if token is None:
-            return
-        # Left in another context than the one it was entered in (a task that outlived its
-        # block), reset() refuses: that context still sees this timeline, now closed.
-        with contextlib.suppress(ValueError):
-            _active.reset(token)
+        if token is not None:
+            # Left in another context than the one it was entered in (a task that outlived
+            # its block), reset() refuses: that context still sees this timeline, now closed.
+            with contextlib.suppress(ValueError):
+                _active.reset(token)
+        view, self._view = self._view, None
+        if view is not None:
+            view.finish()
 
     # -- reading ---------------------------------------------------------------------------
 

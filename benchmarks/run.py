@@ -27,6 +27,7 @@ from typing import Any
 
 import bench_compare
 import bench_fetch
+import bench_live
 import bench_loopwatch
 import bench_magic
 import bench_overhead
@@ -74,6 +75,8 @@ GOALS: dict[str, tuple[str, str, Callable[[float], bool] | None]] = {
     ),
     "viztracer_overhead_ratio": ("same cell under VizTracer(log_async) / bare", "reported", None),
     "magic_draw_s": ("draw that cell's timeline as PNG (s)", "reported", None),
+    "live_overhead_ratio": ("Timeline(live=True) / Timeline()", "<= 1.10", lambda v: v <= 1.10),
+    "live_frame_ms": ("browser: draw 10,000 live spans (ms)", "<= 50", lambda v: v <= 50),
 }
 
 BENCHMARKS: list[Callable[[bool], dict[str, Any]]] = [
@@ -85,6 +88,7 @@ BENCHMARKS: list[Callable[[bool], dict[str, Any]]] = [
     bench_loopwatch.measure,
     bench_spawn.measure,
     bench_magic.measure,
+    bench_live.measure,
 ]
 
 

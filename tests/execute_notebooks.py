@@ -28,6 +28,7 @@ def execute(path: Path) -> float:
         timeout=CELL_TIMEOUT,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
+        store_widget_state=False,  # widgets live only with a kernel; the stored output is a plot
     )
     started = time.perf_counter()
     client.execute()
