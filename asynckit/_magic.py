@@ -63,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
         exit_on_error=False,
     )
     parser.add_argument("--lag", action="store_true", help="also measure the loop's lag")
-    parser.add_argument("--no-tasks", action="store_true", help="do not record tasks nor their work in threads")
+    parser.add_argument(
+        "--no-tasks", action="store_true", help="do not record tasks nor their work in threads"
+    )
     parser.add_argument("--title", help="the plot's title")
     parser.add_argument("--save", metavar="PATH", help="also save a trace file for Perfetto")
     parser.add_argument("--out", metavar="NAME", help="bind the Timeline to this variable")

@@ -70,7 +70,8 @@ def plot_timeline(
     kind's colour. Work run in threads (spans with no task) has a row per thread, below the
     tasks, and a thin line joins a "thread" span to the row of the task that handed it over.
     ``rows`` chooses what a row is: ``"task"``, ``"label"``, ``"kind"``, ``"lanes"`` (spans
-    packed into as few rows as never overlap) or ``"auto"`` (tasks, or lanes past 40 tasks).
+    packed into as few rows as never overlap) or ``"auto"`` (tasks, or past 40 rows the
+    tasks' spans in lanes, above a row per thread).
     Task rows are named so that they read the same from run to run: "main" for the task that
     entered the timeline (a notebook cell's), "task 1", "task 2" ... for tasks that asyncio
     named Task-123, Task-124 ...; other names are kept.
@@ -233,8 +234,7 @@ def _draw_rows(ax: Axes, layout: _Layout) -> None:
     if len(row_names) <= MAX_ROWS:
         ax.set_yticks(range(len(row_names)), row_names)
     else:
-        labelled = [i for i, name in enumerate(row_names) if name.startswith("loop lag")]
-        ax.set_yticks(labelled, [row_names[i] for i in labelled])
+        ax.set_yticks(*_named_past_max(row_names))
         ax.set_ylabel(f"{len(layout.placed)} spans in {len(row_names)} rows")
     for row, name in layout.headers:
         if row:
@@ -253,6 +253,26 @@ def _draw_rows(ax: Axes, layout: _Layout) -> None:
             zorder=5,
         )
     ax.tick_params(axis="y", length=0)
+
+
+def _named_past_max(row_names: Sequence[str]) -> tuple[list[float], list[str]]:
+    """Where the y axis names rows when the tasks' rows are packed lanes: each loop-lag row,
+    and each timeline's thread rows, as one name ("6 threads") in the middle of them."""
+    ticks: list[float] = []
+    names: list[str] = []
+    run: list[int] = []  # thread rows one after the other
+    for row, name in enumerate([*row_names, ""]):
+        if name.startswith("thread "):
+            run.append(row)
+            continue
+        if run:
+            ticks.append(sum(run) / len(run))
+            names.append(row_names[run[0]] if len(run) == 1 else f"{len(run)} threads")
+            run = []
+        if name.startswith("loop lag"):
+            ticks.append(row)
+            names.append(name)
+    return ticks, names
 
 
 def _add_legend(
@@ -328,7 +348,9 @@ def figure_png(fig: Figure) -> bytes:
 
 
 def _assign_rows(spans: Sequence[Span], rows: str) -> tuple[list[str], list[tuple[Span, int]]]:
-    if _packed(spans, rows):
+    if rows == "auto" and _packed(spans, rows):
+        return _lanes_then_threads(spans)
+    if rows == "lanes":
         return _pack_lanes(spans)
     if rows in ("auto", "task"):
         return _task_rows(spans)
@@ -378,6 +400,17 @@ def readable_rows(names: Sequence[str], main_task: str | None) -> list[str]:
         else name
         for name in names
     ]
+
+
+def _lanes_then_threads(spans: Sequence[Span]) -> tuple[list[str], list[tuple[Span, int]]]:
+    """Past MAX_ROWS rows: the tasks' spans packed into lanes, and still a row per thread."""
+    names, placed = _pack_lanes([s for s in spans if s.task is not None])
+    threads: dict[str, int] = {}
+    below = len(names)
+    for s in spans:
+        if s.task is None:
+            placed.append((s, below + threads.setdefault(s.lane, len(threads))))
+    return [*names, *threads], placed
 
 
 def _pack_lanes(spans: Sequence[Span]) -> tuple[list[str], list[tuple[Span, int]]]:
