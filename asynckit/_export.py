@@ -59,7 +59,9 @@ def write(timeline: Timeline, path: str | os.PathLike[str]) -> None:
     span_lanes = [s.lane for s in spans]
     # A task that handed work to a thread has a track, for its flows to start on, even with
     # no span of its own.
-    lanes = list(dict.fromkeys(lane for s in spans for lane in (s.parent, s.lane) if lane))
+    lanes = list(
+        dict.fromkeys(lane for s in spans for lane in (s.parent, s.lane) if lane is not None)
+    )
     tid = {lane: index + 1 for index, lane in enumerate(lanes)}
     # Each track's task and thread, so that a span's args name them only where they differ.
     track_of: dict[str, tuple[str | None, str]] = {}

@@ -164,7 +164,7 @@ def _lay_out(timelines: Sequence[Timeline], rows: str) -> _Layout:
         first_row = len(layout.rows)
         layout.rows.extend(_readable(names, timeline) if rows in ("auto", "task") else names)
         layout.placed.extend((s, first_row + r) for s, r in rows_of)
-        if rows in ("auto", "task") and not _packed(spans, rows):
+        if rows == "task" or (rows == "auto" and not _too_many_rows(spans)):
             task_row = {name: r for r, name in reversed(list(enumerate(names)))}  # tasks first
             layout.links.extend(
                 (s.start, first_row + task_row[s.parent], first_row + r)
@@ -348,10 +348,10 @@ def figure_png(fig: Figure) -> bytes:
 
 
 def _assign_rows(spans: Sequence[Span], rows: str) -> tuple[list[str], list[tuple[Span, int]]]:
-    if rows == "auto" and _packed(spans, rows):
-        return _lanes_then_threads(spans)
     if rows == "lanes":
         return _pack_lanes(spans)
+    if rows == "auto" and _too_many_rows(spans):
+        return _lanes_then_threads(spans)
     if rows in ("auto", "task"):
         return _task_rows(spans)
     key = {"label": _label, "kind": _kind}[rows]
@@ -360,8 +360,8 @@ def _assign_rows(spans: Sequence[Span], rows: str) -> tuple[list[str], list[tupl
     return list(index), placed
 
 
-def _packed(spans: Sequence[Span], rows: str) -> bool:
-    return rows == "lanes" or (rows == "auto" and len({s.lane for s in spans}) > MAX_ROWS)
+def _too_many_rows(spans: Sequence[Span]) -> bool:
+    return len({s.lane for s in spans}) > MAX_ROWS
 
 
 def _task_rows(spans: Sequence[Span]) -> tuple[list[str], list[tuple[Span, int]]]:
@@ -426,10 +426,6 @@ def _pack_lanes(spans: Sequence[Span]) -> tuple[list[str], list[tuple[Span, int]
         heapq.heappush(free, (s.end, lane))
         placed.append((s, lane))
     return [f"lane {i}" for i in range(lanes)], placed
-
-
-def _lane(span: Span) -> str:
-    return span.lane
 
 
 def _label(span: Span) -> str:
