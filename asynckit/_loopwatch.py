@@ -112,36 +112,28 @@ class TaskTracker:
         """``fn``, recording itself as a span of kind "thread" when a worker thread runs it,
         with the task handing it over (if any, on the loop's own thread) as its parent."""
         task = asyncio.current_task(self.loop) if _running_loop() is self.loop else None
-        return _ThreadWork(fn, self.recorder, self.recorder.row(task))
+        # A partial, not an object of ours: cheaper to make, for every call handed over.
+        return functools.partial(_run_recorded, self.recorder, self.recorder.row(task), fn)
 
 
 _running_loop = asyncio._get_running_loop
 
 
-class _ThreadWork:
-    """A function handed to a worker thread, that records its call there as a "thread" span."""
-
-    __slots__ = ("fn", "parent", "recorder")
-
-    def __init__(self, fn: Callable[..., Any], recorder: Recorder, parent: str | None) -> None:
-        self.fn = fn
-        self.recorder = recorder
-        self.parent = parent
-
-    def __call__(self, /, *args: Any, **kwargs: Any) -> Any:
-        start = perf_counter()
-        try:
-            result = self.fn(*args, **kwargs)
-        except BaseException as exc:
-            self._record(start, error_name(exc))
-            raise
-        self._record(start, None)
-        return result
-
-    def _record(self, start: float, error: str | None) -> None:
-        # No row: the span goes in the row of the thread it ran in (Span.lane).
-        end = perf_counter()
-        self.recorder.add(work_label(self.fn), "thread", start, end, None, error, None, self.parent)
+def _run_recorded(
+    recorder: Recorder, parent: str | None, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+) -> Any:
+    """Call ``fn`` in a worker thread and record the call as a "thread" span in that thread's
+    row (a span with no task goes in its thread's row: Span.lane)."""
+    start = perf_counter()
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as exc:
+        recorder.add(
+            work_label(fn), "thread", start, perf_counter(), None, error_name(exc), None, parent
+        )
+        raise
+    recorder.add(work_label(fn), "thread", start, perf_counter(), None, None, None, parent)
+    return result
 
 
 def work_label(fn: Callable[..., Any]) -> str:
