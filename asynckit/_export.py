@@ -4,7 +4,9 @@ A saved timeline is one JSON object (the format's "JSON Object Format"): ``trace
 a metadata event (``ph: "M"``) naming each track, one track per task and per thread; a
 complete event (``ph: "X"``) per span, with its kind as the category (``cat``), its start and
 duration in microseconds (``ts``, ``dur``) and its task, thread, error and detail in ``args``;
-and, for a timeline that measured loop lag, a counter event (``ph: "C"``) per lag sample.
+a flow (``ph: "s"`` then ``"f"``) from a task's track to each span of work it handed to a
+thread, drawn as an arrow where the task's track has a slice at that moment; and, for a
+timeline that measured loop lag, a counter event (``ph: "C"``) per lag sample.
 Failed spans carry the colour name ``"terrible"``, cancelled ones ``"grey"``. ``otherData``
 keeps what the events cannot hold exactly (the timeline's name and options, and the times in
 seconds as recorded), so that reading the file back gives the same timeline. Files written by
@@ -31,7 +33,7 @@ LAG_COUNTER = "loop lag"
 _COLOUR_OF_STATE = {"failed": "terrible", "cancelled": "grey"}
 
 #: A span as the timeline module stores it: (label, kind, start, end, task, thread[, error,
-#: detail]), with times in seconds from the timeline's start.
+#: detail[, parent]]), with times in seconds from the timeline's start.
 RawSpan = tuple[Any, ...]
 
 
@@ -55,7 +57,11 @@ def write(timeline: Timeline, path: str | os.PathLike[str]) -> None:
 
     spans = timeline.spans
     span_lanes = [s.lane for s in spans]
-    lanes = list(dict.fromkeys(span_lanes))
+    # A task that handed work to a thread has a track, for its flows to start on, even with
+    # no span of its own.
+    lanes = list(
+        dict.fromkeys(lane for s in spans for lane in (s.parent, s.lane) if lane is not None)
+    )
     tid = {lane: index + 1 for index, lane in enumerate(lanes)}
     # Each track's task and thread, so that a span's args name them only where they differ.
     track_of: dict[str, tuple[str | None, str]] = {}
@@ -93,6 +99,8 @@ def write(timeline: Timeline, path: str | os.PathLike[str]) -> None:
             extra.append(f'"error":{text(s.error)}')
         if s.detail is not None:
             extra.append(f'"detail":{text(s.detail)}')
+        if s.parent is not None:
+            extra.append(f'"parent":{text(s.parent)}')
         colour = ""
         if s.error is not None:
             state = "cancelled" if s.error == "cancelled" else "failed"
@@ -102,6 +110,8 @@ def write(timeline: Timeline, path: str | os.PathLike[str]) -> None:
             f'"dur":{max(end - start, 0.0) * 1e6!r},"pid":{PID},"tid":{tid[lane]},'
             f'"args":{{{",".join(extra)}}}{colour}}}'
         )
+        if s.parent is not None:
+            events.extend(_flow(len(events), s.label, start, tid[s.parent], tid[lane]))
     lag = timeline.lag_samples
     for at, late in lag:
         events.append(
@@ -133,6 +143,16 @@ def write(timeline: Timeline, path: str | os.PathLike[str]) -> None:
             file.write(document)
     except OSError as error:
         raise AsynckitError(f"cannot write the trace to {os.fspath(path)!r}: {error}") from None
+
+
+def _flow(key: int, label: str, start: float, source: int, destination: int) -> list[str]:
+    """A flow from the ``source`` track at ``start`` to the slice starting then on the
+    ``destination`` track (``bp: "e"``: the slice enclosing that moment)."""
+    common = f'"name":{json.dumps(label)},"cat":"thread","id":{key},"ts":{start * 1e6!r}'
+    return [
+        f'{{{common},"ph":"s","pid":{PID},"tid":{source}}}',
+        f'{{{common},"ph":"f","bp":"e","pid":{PID},"tid":{destination}}}',
+    ]
 
 
 def _metadata(name: str, tid: int, key: str, value: str) -> str:
@@ -244,7 +264,9 @@ def _span(
     thread = args["thread"] if "thread" in args else default[1]
     label = str(event.get("name", ""))
     kind = str(event.get("cat") or "span")
-    error, detail = args.get("error"), args.get("detail")
+    error, detail, parent = args.get("error"), args.get("detail"), args.get("parent")
+    if parent is not None:
+        return (label, kind, start, end, task, thread, error, detail, parent)
     if error is None and detail is None:
         return (label, kind, start, end, task, thread)
     return (label, kind, start, end, task, thread, error, detail)

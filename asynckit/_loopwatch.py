@@ -1,26 +1,32 @@
-"""Watching the asyncio event loop: the lifetime of every task, and how late the loop runs."""
+"""Watching the asyncio event loop: the lifetime of every task, the work it hands to threads,
+and how late the loop runs."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import threading
 from collections.abc import Callable, Coroutine
-from contextvars import ContextVar, Token
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextvars import Context, ContextVar, Token
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
 
 from ._errors import AsynckitError
-from ._library import task_name
+from ._library import error_name, task_name
 
 if TYPE_CHECKING:
     from ._timeline import Recorder
 
-__all__ = ["LagMeter", "TaskTracker", "running_loop"]
+__all__ = ["LagMeter", "LoopExecutor", "TaskTracker", "running_loop", "work_label"]
 
 #: How often the lag meter asks the loop to wake it, in seconds.
 LAG_INTERVAL = 0.005
 
 TaskFactory = Callable[..., "asyncio.Future[Any]"]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def running_loop(feature: str) -> asyncio.AbstractEventLoop:
@@ -102,17 +108,58 @@ class TaskTracker:
             label or task_name(done), "task", started, perf_counter(), recorder.row(done), error
         )
 
+    def thread_work(self, fn: Callable[P, T]) -> Callable[P, T]:
+        """``fn``, recording itself as a span of kind "thread" when a worker thread runs it,
+        with the task handing it over (if any, on the loop's own thread) as its parent."""
+        task = asyncio.current_task(self.loop) if _running_loop() is self.loop else None
+        # A partial, not an object of ours: cheaper to make, for every call handed over.
+        return functools.partial(_run_recorded, self.recorder, self.recorder.row(task), fn)
+
+
+_running_loop = asyncio._get_running_loop
+
+
+def _run_recorded(
+    recorder: Recorder, parent: str | None, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+) -> Any:
+    """Call ``fn`` in a worker thread and record the call as a "thread" span in that thread's
+    row (a span with no task goes in its thread's row: Span.lane)."""
+    start = perf_counter()
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as exc:
+        recorder.add(
+            work_label(fn), "thread", start, perf_counter(), None, error_name(exc), None, parent
+        )
+        raise
+    recorder.add(work_label(fn), "thread", start, perf_counter(), None, None, None, parent)
+    return result
+
+
+def work_label(fn: Callable[..., Any]) -> str:
+    """The name of the function that calling ``fn`` runs, seeing through functools.partial and
+    through the ``partial(context.run, func, ...)`` that asyncio.to_thread hands over."""
+    while isinstance(fn, functools.partial):
+        if isinstance(getattr(fn.func, "__self__", None), Context) and fn.args:
+            fn = fn.args[0]  # context.run(func, *args): the function is its first argument
+        else:
+            fn = fn.func
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    return name if isinstance(name, str) else type(fn).__name__
+
 
 _tracking: ContextVar[TaskTracker | None] = ContextVar("asynckit_task_tracker", default=None)
 
 
 class LoopFactory:
-    """The one task factory asynckit installs on a loop while trackers are installed on it.
+    """The one task factory asynckit installs on a loop while trackers are installed on it,
+    with the one default executor (a :class:`LoopExecutor`).
 
-    Each task is recorded once, by the innermost tracker installed in the context that creates
-    it, or, when that context has none (a task a server creates for a connection, say), by the
-    tracker installed last. When the last tracker leaves, the factory that was there before the
-    first one came is put back; if other code replaced this factory meanwhile, theirs stays.
+    Each task, and each function handed to the default executor, is recorded once, by the
+    innermost tracker installed in the context that creates it, or, when that context has none
+    (a task a server creates for a connection, say), by the tracker installed last. When the
+    last tracker leaves, the factory and the default executor that were there before the first
+    one came are put back; if other code replaced either meanwhile, theirs stays.
     """
 
     _by_loop: ClassVar[dict[asyncio.AbstractEventLoop, LoopFactory]] = {}
@@ -121,6 +168,7 @@ class LoopFactory:
         self.loop = loop
         self.previous: TaskFactory | None = loop.get_task_factory()
         self.trackers: list[TaskTracker] = []
+        self.executor: LoopExecutor | None = None
 
     @classmethod
     def push(cls, tracker: TaskTracker) -> LoopFactory:
@@ -128,6 +176,7 @@ class LoopFactory:
         if factory is None:
             factory = cls._by_loop[tracker.loop] = cls(tracker.loop)
             tracker.loop.set_task_factory(factory)  # type: ignore[arg-type]
+            factory.executor = LoopExecutor.install(factory)
         factory.trackers.append(tracker)
         return factory
 
@@ -139,6 +188,17 @@ class LoopFactory:
         installed: object = self.loop.get_task_factory()
         if installed is self:
             self.loop.set_task_factory(self.previous)
+        if self.executor is not None:
+            self.executor.remove()
+
+    def tracker(self) -> TaskTracker | None:
+        """The tracker that records what the current context starts, if any."""
+        tracker = _tracking.get()
+        while tracker is not None and not tracker.watches(self):
+            tracker = tracker.parent
+        if tracker is None and self.trackers:
+            tracker = self.trackers[-1]
+        return tracker
 
     def __call__(
         self, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
@@ -150,14 +210,99 @@ class LoopFactory:
             task = self.previous(loop, coro, **kwargs)
         else:
             task = asyncio.Task(coro, loop=loop, **kwargs)
-        tracker = _tracking.get()
-        while tracker is not None and not tracker.watches(self):
-            tracker = tracker.parent
-        if tracker is None and self.trackers:
-            tracker = self.trackers[-1]
+        tracker = self.tracker()
         if tracker is not None:
             tracker.created(task, started, coro)
         return task
+
+
+class LoopExecutor(ThreadPoolExecutor):
+    """The default executor asynckit installs on a loop beside its task factory: each function
+    handed to it (by ``asyncio.to_thread`` or ``loop.run_in_executor(None, ...)``) is wrapped
+    to record itself, then passed on to the executor the loop had, so it runs in the same
+    threads as it would have. A loop that had none yet gets one of asynckit's, made at the
+    first call as asyncio would have made its own (threads named "asyncio_0", ...), and shut
+    down when the last tracker leaves: at once when its threads are idle, and otherwise as soon
+    as the work under way is done, without holding up the loop. It starts no thread itself
+    (asyncio requires a ThreadPoolExecutor, hence the base class).
+    """
+
+    def __init__(self, factory: LoopFactory, previous: Executor | None) -> None:
+        super().__init__(max_workers=1)  # never used: every call is passed on
+        self._factory = factory
+        self.previous = previous
+        self._own: ThreadPoolExecutor | None = None
+        self._own_lock = threading.Lock()
+        self._closed = False
+        self._pending: set[Future[Any]] = set()  # the own executor's calls not yet done
+
+    @classmethod
+    def install(cls, factory: LoopFactory) -> LoopExecutor | None:
+        """Make a LoopExecutor the default executor of ``factory``'s loop, or, for a loop that
+        keeps its default executor where asynckit cannot read it, do nothing (None)."""
+        previous = _default_executor(factory.loop)
+        if previous is _UNREADABLE:
+            return None
+        executor = cls(factory, previous)  # type: ignore[arg-type]
+        factory.loop.set_default_executor(executor)
+        return executor
+
+    def remove(self) -> None:
+        """Put back the loop's previous default executor (unless other code replaced this one
+        meanwhile), and shut down the executor made for the loop, if any."""
+        self._closed = True
+        if _default_executor(self._factory.loop) is self:
+            _set_default_executor(self._factory.loop, self.previous)
+        self._shut_own(wait=True)
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        target = self.previous or self._own or self._make_own()
+        tracker = self._factory.tracker() if not self._closed else None
+        if tracker is not None:
+            fn = tracker.thread_work(fn)
+        future = target.submit(fn, *args, **kwargs)
+        if target is self._own:
+            self._pending.add(future)
+            future.add_done_callback(self._pending.discard)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Shut down the executor the work goes to (what loop.close() and
+        loop.shutdown_default_executor() ask of the default executor)."""
+        self._closed = True
+        if self.previous is not None:
+            self.previous.shutdown(wait, cancel_futures=cancel_futures)
+        self._shut_own(wait, cancel_futures=cancel_futures)
+
+    def _make_own(self) -> ThreadPoolExecutor:
+        with self._own_lock:
+            if self._closed:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            if self._own is None:
+                self._own = ThreadPoolExecutor(thread_name_prefix="asyncio")
+            return self._own
+
+    def _shut_own(self, wait: bool, *, cancel_futures: bool = False) -> None:
+        with self._own_lock:
+            own, self._own = self._own, None
+        if own is not None:
+            # Joining idle threads takes no time; joining busy ones would block the loop.
+            own.shutdown(wait=wait and not self._pending, cancel_futures=cancel_futures)
+
+
+# asyncio can set a loop's default executor but neither read it back nor unset it
+# (set_default_executor(None) raises), so the attribute it keeps it in is read and written
+# here, and nowhere else. A loop that keeps it elsewhere (uvloop) leaves thread work unrecorded.
+_UNREADABLE = object()
+
+
+def _default_executor(loop: asyncio.AbstractEventLoop) -> object:
+    """The loop's default executor (None when it has none yet), or _UNREADABLE."""
+    return getattr(loop, "_default_executor", _UNREADABLE)
+
+
+def _set_default_executor(loop: asyncio.AbstractEventLoop, executor: Executor | None) -> None:
+    loop._default_executor = executor  # type: ignore[attr-defined]
 
 
 class LagMeter:

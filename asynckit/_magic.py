@@ -31,6 +31,8 @@ _FIRST_LINE = re.compile(r"%%timeline(?:[ \t]+(.*))?$")
 #: Kinds of span that stand for an HTTP request: asynckit.fetch's, and trace_config's.
 REQUEST_KINDS = ("request", "fetch")
 _OTHER_LIBRARIES = {"trio": "Trio", "curio": "Curio"}
+#: Kinds of span recorded by watching asyncio (tasks, their work in threads) or aiohttp.
+_WATCHED_KINDS = ("task", "thread", *REQUEST_KINDS)
 
 
 @dataclass
@@ -61,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
         exit_on_error=False,
     )
     parser.add_argument("--lag", action="store_true", help="also measure the loop's lag")
-    parser.add_argument("--no-tasks", action="store_true", help="do not record task lifetimes")
+    parser.add_argument(
+        "--no-tasks", action="store_true", help="do not record tasks nor their work in threads"
+    )
     parser.add_argument("--title", help="the plot's title")
     parser.add_argument("--save", metavar="PATH", help="also save a trace file for Perfetto")
     parser.add_argument("--out", metavar="NAME", help="bind the Timeline to this variable")
@@ -89,13 +93,14 @@ def unload_ipython_extension(shell: Any) -> None:
 def timeline(line: str, cell: str) -> None:
     """%%timeline [--lag] [--no-tasks] [--title TITLE] [--save PATH] [--out NAME]
 
-    Record the cell's asyncio tasks, every instrumented span (asynckit.sleep, span, traced,
+    Record the cell's asyncio tasks, the functions they run in threads (asyncio.to_thread,
+    loop.run_in_executor(None, ...)), every instrumented span (asynckit.sleep, span, traced,
     fetch) and every request of an aiohttp session created with asynckit.trace_config(), then
     draw them with a one-line summary: wall time, tasks, peak tasks alive, requests, peak
-    requests in flight, longest loop lag. The cell's code needs no change.
+    requests in flight, calls in threads, longest loop lag. The cell's code needs no change.
 
       --lag         also measure how late the event loop runs (a blocking call is a spike)
-      --no-tasks    do not record every task's lifetime
+      --no-tasks    record neither every task's lifetime nor their work in threads
       --title TEXT  the plot's title
       --save PATH   also write a Chrome Trace Event file (open it in https://ui.perfetto.dev)
       --out NAME    bind the Timeline to the variable NAME
@@ -185,7 +190,8 @@ def _post_execute() -> None:
 
 def summary(tl: Timeline) -> str:
     """One line about a recorded cell: wall time, tasks and how many were alive at once,
-    requests and how many were in flight at once, and the longest loop lag."""
+    requests and how many were in flight at once, calls run in threads, and the longest loop
+    lag."""
     spans = tl.spans
     parts = [f"{seconds_text(tl.elapsed)} wall"]
     if tl.tasks:
@@ -196,6 +202,10 @@ def summary(tl: Timeline) -> str:
         parts.append(
             f"{_count(requests, 'request')} (at most {peak_overlap(requests):,} in flight)"
         )
+    handed = [s for s in spans if s.kind == "thread"]
+    if handed:
+        threads = len({s.thread for s in handed})
+        parts.append(f"{_count(handed, 'call')} in {threads} thread{'' if threads == 1 else 's'}")
     failed = [s for s in spans if s.error is not None and s.error != "cancelled"]
     if failed:
         parts.append(f"{_count(failed, 'failed span')}")
@@ -215,7 +225,7 @@ def _unseen(tl: Timeline, mentioned: Sequence[str]) -> str:
     if not names:
         return ""
     which = " and ".join(names)
-    recorded = sum(1 for s in tl.spans if s.kind != "task" and s.kind not in REQUEST_KINDS)
+    recorded = sum(1 for s in tl.spans if s.kind not in _WATCHED_KINDS)
     return (
         f"{which} ran in this cell: asynckit sees inside it only its own instrumented calls "
         f"(asynckit.sleep, span, traced: {recorded:,} spans recorded), not the lifetimes of "

@@ -39,6 +39,7 @@ KIND_COLOURS: dict[str, str] = {
     "request": "#2E8B57",
     "wait": "#E6C44C",
     "task": "#C7CDD6",
+    "thread": "#9CCFC9",
 }
 _FALLBACK_COLOURS = ["#64B5CD", "#CCB974", "#937860", "#DA8BC3", "#8C8C8C"]
 _FAILED = "#C44E52"
@@ -46,6 +47,8 @@ _CANCELLED = "#4D4D4D"
 #: How a failed or a cancelled span is marked over its kind's colour: (state, colour, hatch).
 _STATES = (("failed", _FAILED, "xxx"), ("cancelled", _CANCELLED, "///"))
 _LAG = "#C44E52"
+#: The line from a task to the work it handed to a thread.
+_LINK = "#555555"
 #: Past this many rows in one timeline, spans are packed into lanes instead of one row per task.
 MAX_ROWS = 40
 BAR_HEIGHT = 0.7
@@ -64,9 +67,11 @@ def plot_timeline(
 
     Several timelines are stacked one above the other on the same time axis, each under its
     name. Failed spans are cross-hatched in red, cancelled ones hatched in dark grey over their
-    kind's colour.
+    kind's colour. Work run in threads (spans with no task) has a row per thread, below the
+    tasks, and a thin line joins a "thread" span to the row of the task that handed it over.
     ``rows`` chooses what a row is: ``"task"``, ``"label"``, ``"kind"``, ``"lanes"`` (spans
-    packed into as few rows as never overlap) or ``"auto"`` (tasks, or lanes past 40 tasks).
+    packed into as few rows as never overlap) or ``"auto"`` (tasks, or past 40 rows the
+    tasks' spans in lanes, above a row per thread).
     Task rows are named so that they read the same from run to run: "main" for the task that
     entered the timeline (a notebook cell's), "task 1", "task 2" ... for tasks that asyncio
     named Task-123, Task-124 ...; other names are kept.
@@ -122,12 +127,14 @@ class _Drawable(Protocol):
 @dataclass
 class _Layout:
     """Where everything goes: row names top to bottom, the header row and name of each
-    timeline (when there are several), the row of each lag trace, and each span's row."""
+    timeline (when there are several), the row of each lag trace, each span's row, and the
+    links from a task to its work in a thread: (time, the task's row, the thread's row)."""
 
     rows: list[str] = field(default_factory=list)
     headers: list[tuple[int, str]] = field(default_factory=list)
     lag_rows: list[tuple[int, Timeline]] = field(default_factory=list)
     placed: list[tuple[Span, int]] = field(default_factory=list)
+    links: list[tuple[float, int, int]] = field(default_factory=list)
 
     @property
     def kinds(self) -> list[str]:
@@ -152,10 +159,18 @@ def _lay_out(timelines: Sequence[Timeline], rows: str) -> _Layout:
         if len(timelines) > 1:
             layout.headers.append((len(layout.rows), timeline.name or f"timeline {index + 1}"))
             layout.rows.append("")
-        names, rows_of = _assign_rows(timeline.spans, rows)
+        spans = timeline.spans
+        names, rows_of = _assign_rows(spans, rows)
         first_row = len(layout.rows)
         layout.rows.extend(_readable(names, timeline) if rows in ("auto", "task") else names)
         layout.placed.extend((s, first_row + r) for s, r in rows_of)
+        if rows == "task" or (rows == "auto" and not _too_many_rows(spans)):
+            task_row = {name: r for r, name in reversed(list(enumerate(names)))}  # tasks first
+            layout.links.extend(
+                (s.start, first_row + task_row[s.parent], first_row + r)
+                for s, r in rows_of
+                if s.parent is not None
+            )
         if timeline.lag:
             layout.lag_rows.append((len(layout.rows), timeline))
             layout.rows.append(f"loop lag\n(max {timeline.max_lag * 1000:.0f} ms)")
@@ -172,7 +187,7 @@ def _draw(ax: Axes, layout: _Layout, ideal: float | None) -> dict[str, str]:
     colours = _colours(layout.kinds)
     for kind in layout.kinds:
         chosen = [(s, r) for s, r in placed if s.kind == kind]
-        behind = kind == "task"  # a task's lifetime sits behind the spans it ran
+        behind = kind in ("task", "thread")  # behind the spans run in that task or call
         ax.add_collection(
             PolyCollection(
                 _boxes(np, chosen, 0.92 if behind else BAR_HEIGHT),
@@ -198,6 +213,8 @@ def _draw(ax: Axes, layout: _Layout, ideal: float | None) -> dict[str, str]:
             )
     for row, timeline in layout.lag_rows:
         _draw_lag(ax, np, row, timeline)
+    if layout.links:
+        _draw_links(ax, np, layout.links)
 
     end = layout.end
     if ideal is not None:
@@ -217,8 +234,7 @@ def _draw_rows(ax: Axes, layout: _Layout) -> None:
     if len(row_names) <= MAX_ROWS:
         ax.set_yticks(range(len(row_names)), row_names)
     else:
-        labelled = [i for i, name in enumerate(row_names) if name.startswith("loop lag")]
-        ax.set_yticks(labelled, [row_names[i] for i in labelled])
+        ax.set_yticks(*_named_past_max(row_names))
         ax.set_ylabel(f"{len(layout.placed)} spans in {len(row_names)} rows")
     for row, name in layout.headers:
         if row:
@@ -237,6 +253,26 @@ def _draw_rows(ax: Axes, layout: _Layout) -> None:
             zorder=5,
         )
     ax.tick_params(axis="y", length=0)
+
+
+def _named_past_max(row_names: Sequence[str]) -> tuple[list[float], list[str]]:
+    """Where the y axis names rows when the tasks' rows are packed lanes: each loop-lag row,
+    and each timeline's thread rows, as one name ("6 threads") in the middle of them."""
+    ticks: list[float] = []
+    names: list[str] = []
+    run: list[int] = []  # thread rows one after the other
+    for row, name in enumerate([*row_names, ""]):
+        if name.startswith("thread "):
+            run.append(row)
+            continue
+        if run:
+            ticks.append(sum(run) / len(run))
+            names.append(row_names[run[0]] if len(run) == 1 else f"{len(run)} threads")
+            run = []
+        if name.startswith("loop lag"):
+            ticks.append(row)
+            names.append(name)
+    return ticks, names
 
 
 def _add_legend(
@@ -261,6 +297,10 @@ def _add_legend(
         handles.append(Line2D([], [], color="black", linestyle="--", label=name))
     if layout.lag_rows:
         handles.append(Line2D([], [], color=_LAG, linewidth=2, label="loop lag"))
+    if layout.links:
+        handles.append(
+            Line2D([], [], color=_LINK, marker="o", markersize=3, lw=0.8, label="to a thread")
+        )
     if handles:
         ax.legend(
             handles=handles,
@@ -308,12 +348,37 @@ def figure_png(fig: Figure) -> bytes:
 
 
 def _assign_rows(spans: Sequence[Span], rows: str) -> tuple[list[str], list[tuple[Span, int]]]:
-    if rows == "lanes" or (rows == "auto" and len({s.lane for s in spans}) > MAX_ROWS):
+    if rows == "lanes":
         return _pack_lanes(spans)
-    key = {"auto": _lane, "task": _lane, "label": _label, "kind": _kind}[rows]
+    if rows == "auto" and _too_many_rows(spans):
+        return _lanes_then_threads(spans)
+    if rows in ("auto", "task"):
+        return _task_rows(spans)
+    key = {"label": _label, "kind": _kind}[rows]
     index: dict[str, int] = {}
     placed = [(s, index.setdefault(key(s), len(index))) for s in spans]
     return list(index), placed
+
+
+def _too_many_rows(spans: Sequence[Span]) -> bool:
+    return len({s.lane for s in spans}) > MAX_ROWS
+
+
+def _task_rows(spans: Sequence[Span]) -> tuple[list[str], list[tuple[Span, int]]]:
+    """A row per task in the order they first show (a task that handed work to a thread shows
+    from then, even with no span of its own), then a row per thread below them all."""
+    tasks: dict[str, int] = {}
+    threads: dict[str, int] = {}
+    for s in spans:
+        if s.task is not None:
+            tasks.setdefault(s.task, len(tasks))
+        else:
+            if s.parent is not None:
+                tasks.setdefault(s.parent, len(tasks))
+            threads.setdefault(s.lane, len(threads))
+    below = len(tasks)
+    placed = [(s, tasks[s.task] if s.task is not None else below + threads[s.lane]) for s in spans]
+    return [*tasks, *threads], placed
 
 
 _DEFAULT_TASK_NAME = re.compile(r"Task-\d+")
@@ -337,6 +402,17 @@ def readable_rows(names: Sequence[str], main_task: str | None) -> list[str]:
     ]
 
 
+def _lanes_then_threads(spans: Sequence[Span]) -> tuple[list[str], list[tuple[Span, int]]]:
+    """Past MAX_ROWS rows: the tasks' spans packed into lanes, and still a row per thread."""
+    names, placed = _pack_lanes([s for s in spans if s.task is not None])
+    threads: dict[str, int] = {}
+    below = len(names)
+    for s in spans:
+        if s.task is None:
+            placed.append((s, below + threads.setdefault(s.lane, len(threads))))
+    return [*names, *threads], placed
+
+
 def _pack_lanes(spans: Sequence[Span]) -> tuple[list[str], list[tuple[Span, int]]]:
     """Put each span in the first lane that is free at its start (spans come in start order)."""
     free: list[tuple[float, int]] = []  # (end of the lane's last span, lane)
@@ -350,10 +426,6 @@ def _pack_lanes(spans: Sequence[Span]) -> tuple[list[str], list[tuple[Span, int]
         heapq.heappush(free, (s.end, lane))
         placed.append((s, lane))
     return [f"lane {i}" for i in range(lanes)], placed
-
-
-def _lane(span: Span) -> str:
-    return span.lane
 
 
 def _label(span: Span) -> str:
@@ -397,6 +469,18 @@ def _draw_lag(ax: Axes, np: Any, row: int, timeline: Timeline) -> None:
     # A late wake at time t means the loop was held up for the lag before it: steps, not ramps.
     ax.fill_between(samples[:, 0], base, heights, step="pre", color=_LAG, alpha=0.35, lw=0)
     ax.plot(samples[:, 0], heights, drawstyle="steps-pre", color=_LAG, linewidth=1)
+
+
+def _draw_links(ax: Axes, np: Any, links: Sequence[tuple[float, int, int]]) -> None:
+    """A thin line from a task's row, where it handed work to a thread, to the near edge of
+    that work's bar in the thread's row (drawn 0.92 high, behind what ran inside it)."""
+    from matplotlib.collections import LineCollection
+
+    at, task_row, thread_row = np.array(links, dtype=float).reshape(-1, 3).T
+    edge = np.where(thread_row > task_row, thread_row - 0.46, thread_row + 0.46)
+    segments = np.stack([np.column_stack((at, task_row)), np.column_stack((at, edge))], axis=1)
+    ax.add_collection(LineCollection(segments, colors=_LINK, linewidths=0.8, zorder=1.5))
+    ax.scatter(at, task_row, s=8, color=_LINK, linewidths=0, zorder=4)
 
 
 def _boxes(np: Any, placed: Sequence[tuple[Span, int]], height: float) -> Any:

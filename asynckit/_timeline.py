@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["Recorder", "Span", "Timeline", "active_recorder", "peak_overlap"]
 
 # A raw span as the hot path stores it: (label, kind, start, end, row, thread), with start and
-# end as perf_counter() readings, and error and detail appended only when either is set, so the
-# common span stays small. Span objects are built only when the spans are read.
+# end as perf_counter() readings, and error and detail (then parent) appended only when one is
+# set, so the common span stays small. Span objects are built only when the spans are read.
 _RawSpan = tuple[Any, ...]
 # A span that has started, as a live Timeline notes it: (kind, start, row, thread).
 _RawOpen = tuple[str, float, str | None, str]
@@ -94,15 +94,18 @@ class Recorder:
         row: str | None,
         error: str | None = None,
         detail: str | None = None,
+        parent: str | None = None,
     ) -> None:
         """Add a span from ``start`` to ``end`` (``perf_counter()`` readings) in ``row``,
         unless the timeline has closed."""
         if not self.closed:
             thread = _thread.name
-            if error is None and detail is None:
+            if error is None and detail is None and parent is None:
                 self.spans.append((label, kind, start, end, row, thread))
-            else:
+            elif parent is None:
                 self.spans.append((label, kind, start, end, row, thread, error, detail))
+            else:
+                self.spans.append((label, kind, start, end, row, thread, error, detail, parent))
 
 
 class _ThreadName(local):
@@ -132,7 +135,9 @@ class Span:
     ``task`` names the task that ran it (None in a worker thread, or in synchronous code under
     Curio), ``thread`` the thread. ``error`` is None for a span that finished normally, the
     exception's type name for one that raised, and ``"cancelled"`` for one that was cancelled.
-    ``detail`` is a short text such as an HTTP status.
+    ``detail`` is a short text such as an HTTP status. ``parent`` names the task that handed
+    the span's work to a worker thread (a span of kind "thread", recorded by
+    ``Timeline(tasks=True)``), and is None for every other span.
 
     Example::
 
@@ -149,6 +154,7 @@ class Span:
     thread: str
     error: str | None = None
     detail: str | None = None
+    parent: str | None = None
 
     @property
     def duration(self) -> float:
@@ -179,6 +185,12 @@ class Timeline:
     block, composed with any existing one, and restored after). Each task is recorded once:
     by the innermost such timeline of the context that creates it, or by the one entered last
     when that context has none. Eager tasks (Python 3.12+) start before their first step.
+    It records as well every function the loop's default executor runs
+    (``asyncio.to_thread(f)``, ``loop.run_in_executor(None, f)``) as a span of kind "thread",
+    labelled with the function's name, in the row of the worker thread that ran it, and with
+    the task that handed it over as its ``parent`` (the plot links the two). The loop's
+    default executor is wrapped for the block and put back after; work given to an executor
+    of your own (``loop.run_in_executor(pool, f)``) is not recorded.
     ``lag=True`` measures how late the loop wakes a callback due every 5 ms: the plot draws it
     as a trace under the spans, so a blocking call shows up as a spike, and ``max_lag`` gives
     the worst, in seconds.

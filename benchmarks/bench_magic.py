@@ -3,8 +3,9 @@ a 100,000-span timeline saves and loads.
 
 python benchmarks/bench_magic.py [--quick]
 
-The cell: 2,000 tasks (sleeps in a gather and in a TaskGroup) and 200 requests to the local
-API through a session with asynckit's trace config. Each run executes it in an IPython shell
+The cell: 2,000 tasks (sleeps in a gather and in a TaskGroup, one nap in forty also running a
+call in a thread with asyncio.to_thread) and 200 requests to the local API through a session
+with asynckit's trace config. Each run executes it in an IPython shell
 the way ipykernel does (the cell as a task on the running loop, then post_execute): bare,
 under %%timeline --lag, and bare under VizTracer with log_async=True (started and stopped
 around the cell; its file is not written, so its figure is a lower bound).
@@ -28,6 +29,8 @@ import asynckit
 CELL = """\
 async def nap(i):
     await asyncio.sleep(0.001 * (i % 10))
+    if i % 40 == 0:
+        await asyncio.to_thread(time.sleep, 0.001)
 
 async def get(session, i):
     async with session.get(f"{url}/posts/{i % 100 + 1}") as response:
@@ -52,7 +55,7 @@ def _shell(url: str) -> Any:
     shell.run_line_magic("load_ext", "asynckit")
     import aiohttp
 
-    shell.user_ns.update(asyncio=asyncio, aiohttp=aiohttp, asynckit=asynckit, url=url)
+    shell.user_ns.update(asyncio=asyncio, aiohttp=aiohttp, asynckit=asynckit, url=url, time=time)
     # Text output only: drawing the plot is the result shown, measured apart (magic_draw_s).
     shell.display_formatter.active_types = ["text/plain"]
     return shell

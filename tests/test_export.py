@@ -80,7 +80,7 @@ def test_the_writer_follows_the_trace_event_format(timeline, tmp_path):
     assert document["displayTimeUnit"] in ("ms", "ns")
     events = document["traceEvents"]
     phases = {e["ph"] for e in events}
-    assert phases == {"M", "X", "C"}
+    assert phases == {"M", "X", "C", "s", "f"}
     for event in events:
         # Every event: a name, a phase, a process and a thread id.
         assert isinstance(event["name"], str) and isinstance(event["ph"], str)
@@ -97,6 +97,11 @@ def test_the_writer_follows_the_trace_event_format(timeline, tmp_path):
         elif event["ph"] == "C":  # counter: numeric series in args
             assert isinstance(event["ts"], numbers.Real)
             assert all(isinstance(v, numbers.Real) for v in event["args"].values())
+        elif event["ph"] in ("s", "f"):  # flow: cat and id pair a start with its end
+            assert set(event) <= {"name", "cat", "ph", "ts", "pid", "tid", "id", "bp"}
+            assert isinstance(event["ts"], numbers.Real) and isinstance(event["id"], int)
+            assert isinstance(event["cat"], str)
+            assert event.get("bp", "e") == "e"  # "f" binds to the slice enclosing its ts
     complete = [e for e in events if e["ph"] == "X"]
     assert len(complete) == len(timeline.spans)
     # Microseconds: a 20 ms nap lasts about 20,000 units.
@@ -106,6 +111,17 @@ def test_the_writer_follows_the_trace_event_format(timeline, tmp_path):
     names = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
     assert len(names) == len(set(names.values())) == len({s.lane for s in timeline.spans})
     assert "main" in names.values() and "thread asyncio_0" in names.values()
+    # The work gather's to_thread task handed to a thread: on that thread's track, with a
+    # flow from the task's track to it.
+    (handed,) = [e for e in complete if e["cat"] == "thread"]
+    assert handed["name"] == "work" and names[handed["tid"]] == "thread asyncio_0"
+    (awaiting,) = [e for e in complete if e["cat"] == "task" and e["name"] == "to_thread"]
+    (parent,) = {s.parent for s in timeline.spans if s.kind == "thread"}
+    assert handed["args"]["parent"] == parent
+    start, end = sorted((e for e in events if e["ph"] in "sf"), key=lambda e: e["ph"] == "f")
+    assert start["ph"] == "s" and start["tid"] == awaiting["tid"]
+    assert end["ph"] == "f" and end["tid"] == handed["tid"] and end["ts"] == handed["ts"]
+    assert (start["id"], start["cat"], start["ts"]) == (end["id"], end["cat"], end["ts"])
     assert {e["cat"] for e in complete} == {s.kind for s in timeline.spans}
     assert all(e["tid"] in names for e in complete)
     # Errors are marked: in the details, and by a colour.

@@ -1,8 +1,12 @@
 """Timeline(tasks=True) and Timeline(lag=True): watching the asyncio loop itself."""
 
 import asyncio
+import functools
 import gc
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import given, settings
@@ -291,18 +295,27 @@ steps_strategy = st.lists(
 )
 
 
-@given(steps=steps_strategy, custom_factory=st.booleans())
+@given(steps=steps_strategy, custom_factory=st.booleans(), custom_executor=st.booleans())
 @settings(max_examples=150, deadline=None)
-def test_any_interleaving_restores_the_factory_and_records_each_task_once(steps, custom_factory):
+def test_any_interleaving_restores_the_loop_and_records_each_task_once(
+    steps, custom_factory, custom_executor
+):
     from asynckit._loopwatch import LoopFactory
 
     def factory(loop, coro, **kwargs):
         return asyncio.Task(coro, loop=loop, **kwargs)
 
+    threads_before = threading.active_count()
+
     async def main():
         loop = asyncio.get_running_loop()
         original = factory if custom_factory else None
         loop.set_task_factory(original)
+        original_executor = (
+            ThreadPoolExecutor(thread_name_prefix="own") if custom_executor else None
+        )
+        if original_executor is not None:
+            loop.set_default_executor(original_executor)
         inboxes = [asyncio.Queue() for _ in range(3)]
         opened = []  # (worker, timeline), in the order entered, while open
         created = []  # every timeline, open or not
@@ -330,7 +343,7 @@ def test_any_interleaving_restores_the_factory_and_records_each_task_once(steps,
                     mine = [tl for tl in stack if tl.tasks]
                     anyone = [tl for tl in opened if tl.tasks]
                     expected[name] = mine[-1] if mine else anyone[-1] if anyone else None
-                    await asyncio.create_task(asyncio.sleep(0), name=name)
+                    await asyncio.create_task(asyncio.to_thread(int), name=name)
                 ack.set()
 
         def leave(stack):
@@ -345,15 +358,191 @@ def test_any_interleaving_restores_the_factory_and_records_each_task_once(steps,
             await ack.wait()
         await asyncio.gather(*workers)
         leftover = LoopFactory._by_loop.get(loop)
-        return loop.get_task_factory() is original, leftover, created, expected
+        executor = loop._default_executor
+        if original_executor is None and None in expected.values():
+            # A thread call while no tracking timeline was open: asyncio made its executor.
+            restored_executor = type(executor) is ThreadPoolExecutor
+        else:
+            restored_executor = executor is original_executor
+        restored = loop.get_task_factory() is original and restored_executor
+        return restored, leftover, created, expected
 
     restored, leftover, created, expected = asyncio.run(main())
     assert restored and leftover is None
-    # Each spawned task is recorded exactly once, by the timeline the rule names.
-    recorded = {}
+    assert threading.active_count() == threads_before  # every worker thread is shut down
+    # Each spawned task, and the call it ran in a thread, is recorded exactly once, by the
+    # timeline the rule names.
+    recorded = {"task": {}, "thread": {}}
     for tl in created:
         for s in tl.spans:
-            if s.kind == "task":
-                assert s.task not in recorded, f"{s.task} recorded twice"
-                recorded[s.task] = tl
-    assert recorded == {name: tl for name, tl in expected.items() if tl is not None}
+            if s.kind in recorded:
+                name = s.task if s.kind == "task" else s.parent
+                assert name not in recorded[s.kind], f"{name}'s {s.kind} recorded twice"
+                recorded[s.kind][name] = tl
+    wanted = {name: tl for name, tl in expected.items() if tl is not None}
+    assert recorded == {"task": wanted, "thread": wanted}
+
+
+# -- work handed to threads -----------------------------------------------------------------
+
+
+def add(a, b):
+    time.sleep(0.02)
+    return a + b
+
+
+def fails():
+    raise ValueError("no")
+
+
+def thread_spans(tl):
+    return [s for s in tl.spans if s.kind == "thread"]
+
+
+def test_thread_work_is_recorded_in_its_threads_row_naming_the_task_that_handed_it_over():
+    async def worker():
+        return await asyncio.to_thread(functools.partial(add, 1), 2)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        with asynckit.Timeline(tasks=True) as tl:
+            workers = [asyncio.create_task(worker(), name=f"w{i}") for i in range(3)]
+            sums = await asyncio.gather(*workers)
+            direct = await loop.run_in_executor(None, add, 3, 4)
+            await asyncio.to_thread(asynckit.work, 0.01, "inside")
+            with pytest.raises(ValueError):
+                await asyncio.to_thread(fails)
+        return tl, sums, direct
+
+    tl, sums, direct = asyncio.run(main())
+    assert sums == [3, 3, 3] and direct == 7  # the work ran, and its results came back
+    handed = thread_spans(tl)
+    assert [s.label for s in handed] == ["add"] * 4 + ["work", "fails"]
+    assert sorted(s.parent for s in handed[:3]) == ["w0", "w1", "w2"]
+    assert {s.parent for s in handed[3:]} == {tl.main_task}
+    assert all(s.task is None and s.lane == f"thread {s.thread}" for s in handed)
+    assert all(s.thread.startswith("asyncio_") for s in handed)
+    assert len({s.thread for s in handed[:3]}) == 3  # three at once: three threads, three rows
+    assert [s.error for s in handed] == [None] * 5 + ["ValueError"]
+    assert all(s.duration >= 0.015 for s in handed[:4])
+    # What the work recorded itself sits inside its call, in the same thread's row.
+    (inside,) = [s for s in tl.spans if s.label == "inside"]
+    (call,) = [s for s in handed if s.label == "work"]
+    assert inside.lane == call.lane and call.start <= inside.start <= inside.end <= call.end
+
+
+def test_thread_work_is_recorded_only_under_tasks_true_and_only_on_the_default_executor():
+    async def main():
+        loop = asyncio.get_running_loop()
+        with asynckit.Timeline() as plain:
+            await asyncio.to_thread(add, 1, 2)
+        with ThreadPoolExecutor(max_workers=1) as pool, asynckit.Timeline(tasks=True) as tl:
+            assert await loop.run_in_executor(pool, add, 1, 2) == 3
+            await asyncio.to_thread(add, 1, 2)
+        await asyncio.to_thread(add, 1, 2)  # after the block
+        return plain, tl
+
+    plain, tl = asyncio.run(main())
+    assert thread_spans(plain) == []
+    assert [s.label for s in thread_spans(tl)] == ["add"]  # the default executor's, only
+
+
+def test_the_default_executor_is_put_back_and_a_loop_without_one_gets_none():
+    async def main():
+        loop = asyncio.get_running_loop()
+        seen = [loop._default_executor]
+        with asynckit.Timeline(tasks=True) as first:
+            assert await asyncio.to_thread(add, 1, 2) == 3  # runs, though the loop had none
+            made = loop._default_executor._own  # the executor made for the block
+        seen.append(loop._default_executor)
+        await asyncio.to_thread(int)  # asyncio makes its default executor now
+        theirs = loop._default_executor
+        with asynckit.Timeline(tasks=True) as second:
+            await asyncio.to_thread(add, 1, 2)
+        seen.append(loop._default_executor)
+        return seen, theirs, made, first, second
+
+    threads_before = threading.active_count()
+    (none, after_first, after_second), theirs, made, first, second = asyncio.run(main())
+    assert none is None and after_first is None and after_second is theirs
+    assert made._shutdown and not any(t.is_alive() for t in made._threads)
+    assert threading.active_count() == threads_before
+    # The first block's work ran in the threads made for it, the second's in asyncio's own.
+    assert [s.thread for s in thread_spans(first)] == ["asyncio_0"]
+    assert [s.thread for s in thread_spans(second)] == ["asyncio_0"]
+
+
+def test_work_still_running_when_the_block_ends_finishes_and_its_thread_then_exits():
+    started = threading.Event()
+
+    def slow():
+        started.set()
+        time.sleep(0.2)
+        return "done"
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        with asynckit.Timeline(tasks=True) as tl:
+            pending = asyncio.ensure_future(asyncio.to_thread(slow))
+            await loop.run_in_executor(None, started.wait)
+            made = loop._default_executor._own
+        left = loop.time()
+        result = await pending
+        return tl, loop.time() - left, result, made, loop._default_executor
+
+    tl, waited, result, made, executor = asyncio.run(main())
+    assert result == "done" and waited > 0.1  # leaving the block did not wait for the work
+    assert executor is None
+    for thread in made._threads:
+        thread.join(timeout=5)
+    assert not any(t.is_alive() for t in made._threads)
+    assert [s.label for s in thread_spans(tl)] == ["Event.wait"]  # slow() ended after the block
+
+
+def test_nested_and_overlapping_blocks_put_the_default_executor_back():
+    async def a(a_in, b_in, a_out):
+        with asynckit.Timeline(tasks=True) as tl:
+            a_in.set()
+            await b_in.wait()
+            await asyncio.to_thread(add, 0, 1)
+        a_out.set()
+        return tl
+
+    async def b(a_in, b_in, a_out):
+        await a_in.wait()
+        with asynckit.Timeline(tasks=True) as tl:
+            b_in.set()
+            await a_out.wait()
+            with asynckit.Timeline(tasks=True) as inner:
+                await asyncio.to_thread(add, 0, 2)
+        return tl, inner
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        mine = ThreadPoolExecutor(thread_name_prefix="mine")
+        loop.set_default_executor(mine)
+        events = [asyncio.Event() for _ in range(3)]
+        tl_a, (tl_b, inner) = await asyncio.gather(a(*events), b(*events))
+        return tl_a, tl_b, inner, loop._default_executor is mine
+
+    tl_a, tl_b, inner, restored = asyncio.run(main())
+    assert restored
+    assert [(s.label, s.thread) for s in thread_spans(tl_a)] == [("add", "mine_0")]
+    assert thread_spans(tl_b) == [] and [s.label for s in thread_spans(inner)] == ["add"]
+
+
+def test_the_label_sees_through_partials_and_callable_objects():
+    from asynckit._loopwatch import work_label
+
+    class Job:
+        def __call__(self):
+            return None
+
+        def run(self):
+            return None
+
+    assert work_label(functools.partial(add, 1)) == "add"
+    assert work_label(functools.partial(functools.partial(add, 1), 2)) == "add"
+    assert work_label(Job()) == "Job"
+    assert work_label(Job().run).endswith("Job.run")
+    assert work_label(len) == "len"

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -101,14 +102,21 @@ def test_a_cell_is_recorded_unchanged_and_the_loop_left_as_it_was(shell, api, ca
     assert isinstance(tl, asynckit.Timeline) and tl.name == "a busy cell"
     tasks = [s for s in tl.spans if s.kind == "task"]
     requests = [s for s in tl.spans if s.kind == "request"]
-    assert len(tasks) >= 1_500 + 50 + 1  # gather's, the group's, the requests', to_thread's
+    assert len(tasks) >= 1_500 + 50  # gather's, the group's, the requests' (and aiohttp's own)
     assert len(requests) == 50 and all(s.detail.startswith("200") for s in requests)
     assert asynckit._timeline.peak_overlap(requests) <= 10
     assert tl.lag and tl.lag_samples
+    # The cell's to_thread: a call in a worker thread's row, handed over by the cell's task.
+    (handed,) = [s for s in tl.spans if s.kind == "thread"]
+    assert handed.label == "sleep" and handed.parent == tl.main_task and handed.duration >= 0.01
+    # Past 40 rows the tasks are packed into lanes: the thread keeps a row of its own.
+    rows = [t.get_text() for t in tl.plot().get_yticklabels()]
+    assert rows == [f"thread {handed.thread}", f"loop lag\n(max {tl.max_lag * 1000:.0f} ms)"]
     printed = capsys.readouterr().out
     (summary,) = [line for line in printed.splitlines() if " wall" in line]
     assert "wall" in summary and f"{len(tasks):,} tasks" in summary, printed
     assert "50 requests (at most" in summary and "longest loop lag" in summary
+    assert "1 call in 1 thread" in summary
     assert "<Timeline 'a busy cell'" in printed  # displayed (as text, in a terminal shell)
 
 
@@ -121,14 +129,16 @@ def test_the_loop_is_restored_when_the_cell_raises(shell, capsys):
             shell,
             "%%timeline --lag --out failed\n"
             "await asynckit.sleep(0.01, label='before')\n"
+            "import asyncio\n"
+            "await asyncio.to_thread(abs, -1)\n"
             "raise ValueError('broken cell')\n",
         )
         return result, before, loop_state(loop)
 
     result, before, after = asyncio.run(main())
     assert isinstance(result.error_in_exec, ValueError)
-    assert after == before
-    assert [s.label for s in shell.user_ns["failed"].spans] == ["before"]
+    assert after == before  # the loop had no default executor, and has none again
+    assert [s.label for s in shell.user_ns["failed"].spans] == ["before", "abs"]
     assert "wall" in capsys.readouterr().out  # the timeline up to the error still shows
 
 
@@ -154,15 +164,74 @@ def test_the_loop_is_restored_after_keyboard_interrupt_and_after_cancellation(sh
             "%%timeline --lag --out second\nawait asynckit.sleep(10, label='long')\n",
             cancel_after=0.05,  # what ipykernel does when the kernel is interrupted
         )
-        return before, interrupted, state_after_interrupt, cancelled, loop_state(loop)
+        state_after_cancel = loop_state(loop)
+        # Interrupted while a thread works: the thread finishes on its own, after the cell.
+        in_thread = await run_cell(
+            shell,
+            "%%timeline --out third\nimport time\nawait asyncio.to_thread(time.sleep, 0.3)\n",
+            cancel_after=0.05,
+        )
+        return (
+            before,
+            interrupted,
+            state_after_interrupt,
+            cancelled,
+            state_after_cancel,
+            in_thread,
+            loop_state(loop),
+        )
 
-    before, interrupted, after_interrupt, cancelled, after = asyncio.run(main())
+    threads_before = threading.active_count()
+    results = asyncio.run(main())
+    before, interrupted, after_interrupt, cancelled, after_cancel, in_thread, after = results
     assert isinstance(interrupted.error_in_exec, KeyboardInterrupt)
     assert after_interrupt == before
     assert isinstance(cancelled.error_in_exec, asyncio.CancelledError)
-    assert after == before
+    assert after_cancel == before
     (long,) = shell.user_ns["second"].spans
     assert long.label == "long" and long.error == "cancelled" and long.duration < 5
+    assert isinstance(in_thread.error_in_exec, asyncio.CancelledError)
+    assert after == before
+    assert shell.user_ns["third"].spans == []  # the sleep ended after the cell
+    deadline = time.monotonic() + 5  # the thread that slept exits once its sleep is over
+    while threading.active_count() > threads_before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == threads_before
+
+
+def test_work_a_cell_runs_in_threads_shows_on_a_row_per_thread_linked_to_its_task(shell, capsys):
+    cell = """\
+%%timeline --out tl
+import asyncio, time
+
+def blocking(seconds):
+    time.sleep(seconds)
+    return seconds
+
+async def job(i):
+    return await asyncio.to_thread(blocking, 0.05)
+
+await asyncio.to_thread(blocking, 0.02)
+async with asyncio.TaskGroup() as group:
+    for i in range(2):
+        group.create_task(job(i), name=f"job {i}")
+"""
+
+    async def main():
+        return await run_cell(shell, cell)
+
+    assert asyncio.run(main()).success
+    tl = shell.user_ns["tl"]
+    handed = [s for s in tl.spans if s.kind == "thread"]
+    assert [s.label for s in handed] == ["blocking"] * 3
+    assert [s.parent for s in handed] == [tl.main_task, "job 0", "job 1"]
+    threads = sorted({f"thread {s.thread}" for s in handed})
+    assert len(threads) == 2  # the two jobs at once, in two threads
+    ax = tl.plot()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["main", "job 0", "job 1", *threads]
+    (links,) = [c for c in ax.collections if type(c).__name__ == "LineCollection"]
+    assert len(links.get_segments()) == 3
+    assert "3 calls in 2 threads" in capsys.readouterr().out
 
 
 def test_no_asyncio_or_aiohttp_name_is_replaced(shell, api):
@@ -266,8 +335,10 @@ def test_the_magic_leaves_no_thread_behind(shell):
     before = threading.active_count()
 
     async def main():
-        shell.user_ns["asynckit"] = asynckit
-        await run_cell(shell, "%%timeline --lag\nawait asynckit.sleep(0.01)\n")
+        shell.user_ns.update(asynckit=asynckit, asyncio=asyncio)
+        await run_cell(
+            shell, "%%timeline --lag\nawait asynckit.sleep(0.01)\nawait asyncio.to_thread(abs, 1)\n"
+        )
 
     asyncio.run(main())
     assert threading.active_count() == before

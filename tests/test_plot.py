@@ -135,6 +135,48 @@ def test_a_real_timeline_renders_to_a_png_with_all_its_spans():
     assert png[:4] == b"\x89PNG" and len(png) > 2_000
 
 
+def test_thread_rows_go_below_the_tasks_with_a_line_from_the_task_that_handed_work_over():
+    def handed_over(recorder, label, start, thread, parent):
+        # As a worker thread records it: no task row, the thread's name, the parent task.
+        recorder.spans.append(
+            (label, "thread", start, start + 0.02, None, thread, None, None, parent)
+        )
+
+    tl = Timeline()
+    with tl:
+        recorder = active_recorder()
+        origin = tl._origin
+        recorder.add("job", "task", origin, origin + 0.05, "Task-7")
+        handed_over(recorder, "crunch", origin + 0.01, "asyncio_0", "Task-7")
+        handed_over(recorder, "lookup", origin + 0.03, "asyncio_1", "Task-1")
+        recorder.add("job", "task", origin + 0.02, origin + 0.06, "Task-8")
+    tl._main_task = "Task-1"  # the cell's task, with no span of its own
+    ax = asynckit.plot_timeline(tl)
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    # Tasks in the order they first show (main when it hands work over), then the threads.
+    assert rows == ["task 1", "task 2", "main", "thread asyncio_0", "thread asyncio_1"]
+    (links,) = [c for c in ax.collections if type(c).__name__ == "LineCollection"]
+    # Vertical, at the moment of handing over, from the task's row to the thread's bar.
+    (x0, y0), (x1, y1) = links.get_segments()[0]
+    assert x0 == x1 == pytest.approx(0.01) and y0 == 0 and 2.5 < y1 < 3
+    (x0, y0), (x1, y1) = links.get_segments()[1]
+    assert x0 == x1 == pytest.approx(0.03) and y0 == 2 and 3.5 < y1 < 4
+    assert "to a thread" in {t.get_text() for t in ax.get_legend().get_texts()}
+    # Rows by label or packed in lanes have no task rows to link to.
+    for rows in ("label", "lanes"):
+        ax = asynckit.plot_timeline(tl, rows=rows)
+        assert not [c for c in ax.collections if type(c).__name__ == "LineCollection"]
+    # Past 40 rows the tasks' spans are packed into lanes, and the threads keep their rows.
+    many = synthetic(100, 100)  # 100 tasks, all at once: 100 lanes
+    for i in range(3):
+        handed_over(many._recorder, "crunch", many._origin, f"asyncio_{i}", "task 0")
+    ax = asynckit.plot_timeline(many)
+    # Rows too thin to name one by one: the threads' rows (100 to 102) named together.
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["3 threads"]
+    assert list(ax.get_yticks()) == [101]
+    assert ax.get_ylabel() == "103 spans in 103 rows"
+
+
 def test_measurements_are_drawn_beside_their_ideal_in_the_same_colour():
     ax = asynckit.plot_measurements(
         [1, 10, 100],

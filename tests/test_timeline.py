@@ -47,6 +47,7 @@ def test_spans_are_immutable_and_records_are_plain_dicts():
         "thread",
         "error",
         "detail",
+        "parent",
         "duration",
     }
     assert record["label"] == "sleep(0)" and record["kind"] == "sleep"
