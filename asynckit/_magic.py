@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-tasks", action="store_true", help="do not record tasks nor their work in threads"
     )
+    parser.add_argument("--live", action="store_true", help="draw the timeline while it records")
     parser.add_argument("--title", help="the plot's title")
     parser.add_argument("--save", metavar="PATH", help="also save a trace file for Perfetto")
     parser.add_argument("--out", metavar="NAME", help="bind the Timeline to this variable")
@@ -91,7 +92,7 @@ def unload_ipython_extension(shell: Any) -> None:
 
 
 def timeline(line: str, cell: str) -> None:
-    """%%timeline [--lag] [--no-tasks] [--title TITLE] [--save PATH] [--out NAME]
+    """%%timeline [--lag] [--no-tasks] [--live] [--title TITLE] [--save PATH] [--out NAME]
 
     Record the cell's asyncio tasks, the functions they run in threads (asyncio.to_thread,
     loop.run_in_executor(None, ...)), every instrumented span (asynckit.sleep, span, traced,
@@ -101,6 +102,8 @@ def timeline(line: str, cell: str) -> None:
 
       --lag         also measure how late the event loop runs (a blocking call is a spike)
       --no-tasks    record neither every task's lifetime nor their work in threads
+      --live        draw the timeline while the cell runs (where no widget can show, such as
+                    a terminal or nbval, the plot appears when the cell ends, as without it)
       --title TEXT  the plot's title
       --save PATH   also write a Chrome Trace Event file (open it in https://ui.perfetto.dev)
       --out NAME    bind the Timeline to the variable NAME
@@ -146,7 +149,10 @@ def begin(line: str = "", mentioned: Sequence[str] = ()) -> None:
     # running a cell without await) records the instrumented spans alone.
     loop_runs = running_library() == "asyncio"
     tl = Timeline(
-        options.title, tasks=loop_runs and not options.no_tasks, lag=loop_runs and options.lag
+        options.title,
+        tasks=loop_runs and not options.no_tasks,
+        lag=loop_runs and options.lag,
+        live=options.live,
     )
     tl.__enter__()
     _recording.append(_Recording(tl, options, tuple(mentioned), _shell()))
@@ -177,7 +183,7 @@ def finish(show: bool = True) -> Timeline | None:
             print(f"%%timeline --save: {error}", file=sys.stderr)
         else:
             print(f"saved to {options.save}: open it in https://ui.perfetto.dev")
-    if tl.spans or tl.lag:
+    if (tl.spans or tl.lag) and not tl.live:  # a live view has settled into the plot itself
         from IPython.display import display
 
         display(tl)  # type: ignore[no-untyped-call]

@@ -296,6 +296,25 @@ def test_options_no_tasks_save_and_bad_options(shell, tmp_path, capsys):
     assert "x" not in shell.user_ns  # a cell with bad options does not run
 
 
+def test_live_draws_while_the_cell_runs_and_shows_the_plot_once(shell, capsys, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, **_: shown.append(obj))
+    monkeypatch.setattr("asynckit._live.display", lambda obj, **_: shown.append(obj))
+
+    async def main():
+        shell.user_ns["asynckit"] = asynckit
+        return await run_cell(
+            shell, "%%timeline --live --out tl\nawait asynckit.sleep(0.01, label='a')\n"
+        )
+
+    assert asyncio.run(main()).success
+    tl = shell.user_ns["tl"]
+    assert tl.live and [s.label for s in tl.spans if s.kind == "sleep"] == ["a"]
+    assert " wall · " in capsys.readouterr().out  # the summary, as without --live
+    # No widget frontend here: the view shows the finished plot, and the magic does not again.
+    assert shown == [tl]
+
+
 def test_a_cell_without_await_and_a_cell_without_the_magic(shell, capsys):
     shell.user_ns["asynckit"] = asynckit
     result = shell.run_cell("%%timeline --out tl\nwith asynckit.span('sync'):\n    y = 2\ny * 3\n")
