@@ -8,6 +8,7 @@ cell runs as the notebook has it (``await ex.q1.check(...)``).
 from __future__ import annotations
 
 import ast
+import asyncio
 import importlib
 import itertools
 import json
@@ -74,3 +75,18 @@ async def run_check(module: ModuleType, answer: str, check: str) -> Verdict:
     verdict = await eval(compile_cell(check.strip(), "<check cell>", "eval"), namespace)
     assert isinstance(verdict, Verdict), f"the check cell gave {verdict!r}, not a Verdict"
     return verdict
+
+
+def check_call(exercise: str, answer: str) -> str:
+    """The check cell for ``answer``: ``await ex.q1.check(f)``, where ``f`` is the last
+    function the answer defines."""
+    entry = re.findall(r"^(?:async )?def (\w+)", answer, flags=re.M)[-1]
+    return f"await ex.{exercise}.check({entry})"
+
+
+def assert_fails_saying(module: ModuleType, answer: str, check: str, says: str) -> None:
+    """Run a wrong answer, then its check cell: the check must fail, and its message must
+    name the mistake (contain ``says``)."""
+    verdict = asyncio.run(run_check(module, answer, check))
+    assert not verdict.passed, str(verdict)
+    assert says in verdict.message, str(verdict)
