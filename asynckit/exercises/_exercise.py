@@ -17,7 +17,15 @@ from .._timeline import peak_overlap
 if TYPE_CHECKING:
     from .. import LocalAPI
 
-__all__ = ["Exercise", "Mistake", "Verdict", "function", "local_api", "peak_overlap"]
+__all__ = [
+    "Exercise",
+    "Mistake",
+    "Verdict",
+    "function",
+    "left_running",
+    "local_api",
+    "peak_overlap",
+]
 
 #: A check that takes longer than this stops and says so: the answer probably waits forever.
 CHECK_TIMEOUT = 30.0
@@ -145,22 +153,22 @@ class Exercise:
         try:
             async with asyncio.timeout(CHECK_TIMEOUT):
                 message = await self._check(*answer)
-            leaked = await _left_running(before)
+            leaked = await left_running(before)
         except Mistake as mistake:
-            await _left_running(before)
+            await left_running(before)
             return self._fail(str(mistake))
         except TimeoutError:
-            await _left_running(before)
+            await left_running(before)
             return self._fail(
                 f"your code did not finish within {CHECK_TIMEOUT:.0f} s: something waits "
                 "forever (an await on an event nobody sets, a queue nobody fills, a lock "
                 "never released?)"
             )
         except Exception as error:
-            await _left_running(before)
+            await left_running(before)
             return self._fail(_describe(error))
         if leaked:
-            names = ", ".join(sorted(leaked)[:5])
+            names = ", ".join(leaked[:5])
             return self._fail(
                 f"your code returned, but left {len(leaked)} task(s) running ({names}): "
                 "cancel what you no longer need, or wait for it (a TaskGroup does both)"
@@ -174,9 +182,9 @@ class Exercise:
         return f"<exercise {self.name}: {self.title}>"
 
 
-async def _left_running(before: set[asyncio.Task[Any]]) -> list[str]:
-    """Names of the tasks started since ``before`` that are still running; they are cancelled
-    and awaited, so a wrong answer leaves nothing behind."""
+async def left_running(before: set[asyncio.Task[Any]]) -> list[str]:
+    """The tasks started since ``before`` that are still running, named for the learner ("job()
+    in Task-5"); they are cancelled and awaited, so a wrong answer leaves nothing behind."""
     for _ in range(3):  # let tasks that were just cancelled or finished run their last step
         await asyncio.sleep(0)
     current = asyncio.current_task()
@@ -189,7 +197,7 @@ async def _left_running(before: set[asyncio.Task[Any]]) -> list[str]:
         task.cancel()
     if running:
         await asyncio.wait(running, timeout=5)
-    return [f"{task.get_name()} running {_coroutine_name(task)}" for task in running]
+    return sorted(f"{_coroutine_name(task)} in {task.get_name()}" for task in running)
 
 
 def _coroutine_name(task: asyncio.Task[Any]) -> str:

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from .. import Timeline, compare, run, sleep
-from ._exercise import Exercise, Mistake, _belongs_to_answer, function, peak_overlap
+from ._exercise import Exercise, Mistake, function, left_running, peak_overlap
 
 __all__ = ["q1", "q2", "q3"]
 
@@ -32,9 +32,7 @@ async def _five_naps(five_naps: Any) -> str:
     before = asyncio.all_tasks()
     with Timeline() as tl:
         await five_naps()
-    still_running = [
-        t for t in asyncio.all_tasks() - before if not t.done() and _belongs_to_answer(t)
-    ]
+    still_running = await left_running(before)
     if still_running:
         raise Mistake(
             f"five_naps() returned while {len(still_running)} task(s) were still running: "

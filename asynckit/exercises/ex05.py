@@ -10,9 +10,8 @@ from .. import Timeline
 from ._exercise import (
     Exercise,
     Mistake,
-    _belongs_to_answer,
-    _coroutine_name,
     function,
+    left_running,
     local_api,
     peak_overlap,
 )
@@ -23,21 +22,11 @@ __all__ = ["q1", "q2", "q3"]
 async def _none_left_running(before: set[asyncio.Task[Any]], what: str) -> None:
     """A :class:`Mistake` if tasks started since ``before`` still run (they are cancelled
     first): judged here, while the check's session is open and their work still pending."""
-    await asyncio.sleep(0)
-    current = asyncio.current_task()
-    running = [
-        t
-        for t in asyncio.all_tasks() - before
-        if t is not current and not t.done() and _belongs_to_answer(t)
-    ]
-    for task in running:
-        task.cancel()
+    running = await left_running(before)
     if running:
-        await asyncio.wait(running, timeout=5)
-        names = ", ".join(sorted({_coroutine_name(t) for t in running}))
         raise Mistake(
-            f"{what}, but left {len(running)} task(s) running ({names}) that nobody waits for "
-            "any more: cancel them before returning (a TaskGroup does it for you)"
+            f"{what}, but left {len(running)} task(s) running ({', '.join(running[:5])}) that "
+            "nobody waits for any more: cancel them before returning (a TaskGroup does it for you)"
         )
 
 
