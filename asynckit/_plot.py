@@ -568,7 +568,8 @@ def plot_measurements(
 
     ``measured`` and ``ideal`` map a name to one value per ``x``; an ideal with the same name
     as a measured series takes its colour. Name the axes with their units. ``log`` is ``""``,
-    ``"x"``, ``"y"`` or ``"xy"`` for logarithmic axes.
+    ``"x"``, ``"y"`` or ``"xy"`` for logarithmic axes. A linear x axis of whole numbers (a
+    count of items or tasks) gets whole-number ticks.
 
     Example::
 
@@ -603,6 +604,10 @@ def plot_measurements(
         )
     if "x" in log:
         _plain_log_axis(ax.xaxis, list(x))
+    elif all(float(v).is_integer() for v in x):  # counted things: no tick at 2.5 items
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if "y" in log:
         drawn = [v for ys in [*measured.values(), *(ideal or {}).values()] for v in ys]
         _plain_log_axis(ax.yaxis, drawn)

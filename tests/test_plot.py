@@ -215,3 +215,14 @@ def test_bars_are_labelled_in_seconds_and_grouped():
         "processes",
         "ideal",
     }
+
+
+def test_counted_x_values_get_whole_number_ticks():
+    counted = asynckit.plot_measurements(
+        range(1, 4), {"a": [0.1, 0.2, 0.3]}, xlabel="item", ylabel="s"
+    )
+    counted.figure.canvas.draw()
+    assert all(float(t).is_integer() for t in counted.get_xticks()), counted.get_xticks()
+    measured = asynckit.plot_measurements([0.5, 1.5], {"a": [1, 2]}, xlabel="s", ylabel="s")
+    measured.figure.canvas.draw()
+    assert not all(float(t).is_integer() for t in measured.get_xticks()), measured.get_xticks()
