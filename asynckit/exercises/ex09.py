@@ -193,8 +193,14 @@ async def _peak_in_flight(peak_in_flight: Any) -> str:
             "peak_in_flight said 4: it counted GET /posts/1 and GET /posts/3 as overlapping, "
             "but one ends exactly when the other starts; at equal times, count the end first"
         )
+    if answer is None:
+        raise Mistake("peak_in_flight returned None: return the number of requests in flight")
     if answer != 3:
-        raise Mistake(f"peak_in_flight returned {answer!r}, not 3 (posts 3, 4 and 5 at 0.12 s)")
+        raise Mistake(
+            f"peak_in_flight returned {answer!r}, which is not the most requests this timeline "
+            "had in flight at one moment: walk through the starts and ends in time order, "
+            "one more at each start and one less at each end, and keep the highest count"
+        )
     return "3 requests in flight at most (posts 3, 4 and 5, from 0.12 s to 0.18 s)"
 
 
