@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import importlib.util
 import ipaddress
 import json
 import math
@@ -308,7 +307,7 @@ async def fetch_all(
     with ``return_exceptions=True`` each failure takes the place of that URL's result instead.
     Without a ``session`` it creates one, with a connection pool of ``limit`` connections, and
     closes it before returning; a given session keeps its own pool, which may hold fewer
-    (aiohttp's default is 100). ``progress=True`` shows a tqdm progress bar.
+    (aiohttp's default is 100). ``progress=True`` shows a tqdm progress bar (as text).
 
     Example::
 
@@ -377,11 +376,8 @@ def _progress_bar(total: int) -> Any:
         raise AsynckitError(
             "progress=True needs tqdm: pip install tqdm (it comes with asynckit[course])"
         ) from None
-    # tqdm.auto draws a widget in Jupyter, but only with ipywidgets; without, it warns.
-    if importlib.util.find_spec("ipywidgets") is not None:
-        from tqdm.auto import tqdm as widget_bar
-
-        return widget_bar(total=total, unit="request")
+    # A text bar, not tqdm's widget: a saved notebook, GitHub or nbviewer shows a widget as
+    # its first frame (0%), while a text bar's last line reads as it ended.
     return tqdm.tqdm(total=total, unit="request")
 
 

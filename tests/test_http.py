@@ -299,12 +299,10 @@ def test_fetch_all_uses_a_given_session_and_leaves_it_open(api):
 
 def test_fetch_all_shows_a_progress_bar(api, monkeypatch):
     import tqdm
-    from tqdm import auto
 
     stream = io.StringIO()
     real = tqdm.tqdm
-    for module in (tqdm, auto):  # the widget bar where ipywidgets is installed, else text
-        monkeypatch.setattr(module, "tqdm", lambda **kw: real(file=stream, **kw))
+    monkeypatch.setattr(tqdm, "tqdm", lambda **kw: real(file=stream, **kw))  # a text bar
     asyncio.run(asynckit.fetch_all([f"{api.url}/posts/{i}" for i in range(1, 11)], progress=True))
     assert "10/10" in stream.getvalue()
 
