@@ -14,6 +14,15 @@ from asynckit._timeline import Timeline, active_recorder
 matplotlib.use("Agg")
 
 
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Each test draws its own figures; pyplot keeps them until closed."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
 def synthetic(n, tasks, name=None, error_every=0):
     """A Timeline with n spans spread over `tasks` tasks, without sleeping for them."""
     tl = Timeline(name=name)
