@@ -18,7 +18,7 @@ async def users_within(session, url, ids, seconds):
     except TimeoutError:
         return None
 """,
-        "one after another",
+        "did not all run together",
     ),
     "slow requests left running": (
         "q1",

@@ -73,8 +73,8 @@ async def _users_within(answer: Any) -> str:
             )
         if peak < 3:
             raise Mistake(
-                f"the server never had more than {peak} of the 3 requests in flight at once: "
-                "they ran one after another. Start one task per id, then wait for them together"
+                f"the server had at most {peak} of the 3 requests in flight at once, so they did "
+                "not all run together. Start one task per id, then wait for them together"
             )
         started, before = time.perf_counter(), asyncio.all_tasks()
         slow = await users_within(session, api.url, [1, "4?delay=1", 3], 0.3)
