@@ -132,6 +132,8 @@ def test_a_mistake_and_a_hang_become_verdicts(monkeypatch: pytest.MonkeyPatch) -
     async def _check(answer: object) -> str:
         if answer == "wrong":
             raise Mistake("it ran one after another")
+        if isinstance(answer, TimeoutError):
+            raise answer
         await asyncio.Event().wait()
         return "never"
 
@@ -139,6 +141,8 @@ def test_a_mistake_and_a_hang_become_verdicts(monkeypatch: pytest.MonkeyPatch) -
     assert not wrong.passed and "one after another" in str(wrong) and "hint()" in str(wrong)
     hung = asyncio.run(quiz.check("hangs"))
     assert not hung.passed and "did not finish" in hung.message
+    timed_out = asyncio.run(quiz.check(TimeoutError("the answer's own deadline")))
+    assert "raised TimeoutError: the answer's own deadline" in timed_out.message, timed_out
     assert "use gather" in quiz.hint()._repr_markdown_()
     assert "```python\nx = 1\n```" in quiz.solution()._repr_markdown_()
 

@@ -150,15 +150,18 @@ class Exercise:
                 "itself, without parentheses, and the check will call it"
             )
         before = asyncio.all_tasks()
+        deadline = asyncio.timeout(CHECK_TIMEOUT)
         try:
-            async with asyncio.timeout(CHECK_TIMEOUT):
+            async with deadline:
                 message = await self._check(*answer)
             leaked = await left_running(before)
         except Mistake as mistake:
             await left_running(before)
             return self._fail(str(mistake))
-        except TimeoutError:
+        except TimeoutError as error:
             await left_running(before)
+            if not deadline.expired():  # the learner's own timeout, not the check's
+                return self._fail(_describe(error))
             return self._fail(
                 f"your code did not finish within {CHECK_TIMEOUT:.0f} s: something waits "
                 "forever (an await on an event nobody sets, a queue nobody fills, a lock "
