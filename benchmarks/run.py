@@ -216,7 +216,8 @@ def chart(results: dict[str, Any], path: Path) -> None:
     ax.barh(names, [ratios[n] for n in names], color="#4C72B0")
     for row, name in enumerate(names):
         goal = GOALS[name][1].split()[-1]
-        ax.plot([float(goal)] * 2, [row - 0.4, row + 0.4], color="black", linestyle="--")
+        if GOALS[name][2] is not None:  # a figure only reported has no goal to draw
+            ax.plot([float(goal)] * 2, [row - 0.4, row + 0.4], color="black", linestyle="--")
     ax.axvline(1.0, color="#999999", linewidth=0.8)
     ax.invert_yaxis()
     ax.set_xlabel("ratio, measured side by side (dashed: the goal)")
