@@ -115,10 +115,13 @@ def test_cpu_work_holds_the_gil_so_threads_do_not_overlap_it():
         await asyncio.gather(*(asyncio.to_thread(asynckit.work, 0.1, cpu=cpu) for _ in range(jobs)))
         return loop.time() - started
 
-    # Ratios of runs measured here, not absolute times: the machine may be busy.
+    def best(cpu, jobs):  # the least disturbed of three runs: the machine may be busy
+        return min(asyncio.run(main(cpu, jobs)) for _ in range(3))
+
+    # Ratios of runs measured here, not absolute times.
     asynckit.work(0, cpu=True)  # calibrate first, so that no run below includes it
-    one_wait, three_waits = asyncio.run(main(False, 1)), asyncio.run(main(False, 3))
-    one_computation, three_computations = asyncio.run(main(True, 1)), asyncio.run(main(True, 3))
+    one_wait, three_waits = best(False, 1), best(False, 3)
+    one_computation, three_computations = best(True, 1), best(True, 3)
     assert three_waits < 2 * one_wait  # waits overlap in threads
     assert three_computations > 2 * one_computation  # computations take turns on the GIL
 
