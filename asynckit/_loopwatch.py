@@ -64,6 +64,11 @@ class TaskTracker:
         # entry leaves when its task is done, before the task can be collected and its id
         # reused.
         self._started: dict[int, tuple[float, str | None]] = {}
+        # Bound once: a bound method made per task would be one more allocation per task.
+        self._on_done = self._finished
+        # The context the done-callback runs in, shared: it reads no context variable, and
+        # without one the task would copy the current context for each callback.
+        self._context = Context()
 
     def install(self) -> None:
         self.parent = _tracking.get()
@@ -90,7 +95,7 @@ class TaskTracker:
         # Few allocations per task: every object made here counts towards the garbage
         # collector's next pass, which would slow the code under watch.
         self._started[id(task)] = (started, getattr(coro, "__qualname__", None))
-        task.add_done_callback(self._finished)
+        task.add_done_callback(self._on_done, context=self._context)
 
     def _finished(self, done: asyncio.Future[Any]) -> None:
         entry = self._started.pop(id(done), None)
@@ -210,9 +215,15 @@ class LoopFactory:
             task = self.previous(loop, coro, **kwargs)
         else:
             task = asyncio.Task(coro, loop=loop, **kwargs)
-        tracker = self.tracker()
-        if tracker is not None:
-            tracker.created(task, started, coro)
+        # The innermost tracker of this context is nearly always this loop's: the walk through
+        # its parents (self.tracker()) is only needed when it is not.
+        tracker = _tracking.get()
+        if tracker is None or tracker._factory is not self:
+            tracker = self.tracker()
+            if tracker is None:
+                return task
+        tracker._started[id(task)] = (started, getattr(coro, "__qualname__", None))
+        task.add_done_callback(tracker._on_done, context=tracker._context)
         return task
 
 

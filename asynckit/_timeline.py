@@ -8,6 +8,7 @@ import weakref
 from collections.abc import Iterable
 from contextvars import ContextVar, Token
 from dataclasses import asdict, dataclass
+from operator import attrgetter
 from threading import current_thread, local
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -72,11 +73,20 @@ class Recorder:
             key = task
         shown = self._rows.get(key)
         if shown is None:
-            name = task_name(task)
-            self.libraries.add(type(task).__module__.lstrip("_").partition(".")[0])
-            count = self._name_counts[name] = self._name_counts.get(name, 0) + 1
-            shown = self._rows[key] = name if count == 1 else f"{name} #{count}"
+            shown = self._rows[key] = self._new_row(task)
         return shown
+
+    def _new_row(self, task: object) -> str:
+        """Name the row of a task seen for the first time, noting its library."""
+        cls = type(task)
+        library = _library_of.get(cls)
+        if library is None:
+            library = _library_of[cls] = cls.__module__.lstrip("_").partition(".")[0]
+        self.libraries.add(library)
+        name = task_name(task)
+        counts = self._name_counts
+        count = counts[name] = counts.get(name, 0) + 1
+        return name if count == 1 else f"{name} #{count}"
 
     def begin(self, kind: str, start: float, row: str | None) -> None:
         """Note that a span of ``kind`` started at ``start`` in ``row``, when watched live
@@ -106,6 +116,10 @@ class Recorder:
                 self.spans.append((label, kind, start, end, row, thread, error, detail))
             else:
                 self.spans.append((label, kind, start, end, row, thread, error, detail, parent))
+
+
+#: The library each task type belongs to ("asyncio", "trio", "curio"), read once per type.
+_library_of: dict[type, str] = {}
 
 
 class _ThreadName(local):
@@ -287,13 +301,9 @@ class Timeline:
         raw = self._recorder.spans
         if self._cache is None or len(self._cache) != len(raw):
             origin = self._origin if self._origin is not None else 0.0
-            self._cache = sorted(
-                (
-                    Span(label, kind, start - origin, end - origin, *rest)
-                    for label, kind, start, end, *rest in list(raw)
-                ),
-                key=_start_of,
-            )
+            spans = [Span(r[0], r[1], r[2] - origin, r[3] - origin, *r[4:]) for r in list(raw)]
+            spans.sort(key=_start_of)
+            self._cache = spans
         return list(self._cache)
 
     @property
@@ -423,5 +433,4 @@ def peak_overlap(spans: Iterable[Span]) -> int:
     return peak
 
 
-def _start_of(span: Span) -> float:
-    return span.start
+_start_of = attrgetter("start")
