@@ -244,8 +244,16 @@ async def _get(
     options: dict[str, Any] = {}
     if timeout is not None:
         options["timeout"] = aiohttp.ClientTimeout(total=check_seconds(timeout, "timeout"))
-    async with span(label if label is not None else _path_of(url), "fetch") as recorder:
-        scheme = urlsplit(url).scheme.lower()
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1", say
+        raise FetchError(f"GET {url} failed: that is not a valid URL", url=url) from None
+    scheme = parts.scheme.lower()
+    if label is None:
+        label = parts.path + (f"?{parts.query}" if parts.query else "") or url
+    # A plain ``with``: aiohttp runs under asyncio only, so the span needs no awaiting to find
+    # its task, and each request saves the two coroutines of ``async with``.
+    with span(label, "fetch") as recorder:
         if scheme not in ("http", "https"):
             message = (
                 "fetch takes http:// and https:// URLs only"
@@ -379,11 +387,6 @@ def _progress_bar(total: int) -> Any:
     # A text bar, not tqdm's widget: a saved notebook, GitHub or nbviewer shows a widget as
     # its first frame (0%), while a text bar's last line reads as it ended.
     return tqdm.tqdm(total=total, unit="request")
-
-
-def _path_of(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "") or url
 
 
 def _excerpt(body: bytes, limit: int = 200) -> str:

@@ -125,7 +125,11 @@ def test_https_to_a_plain_http_server_is_a_tls_error(api):
 
 @pytest.mark.parametrize(
     ("url", "message"),
-    [("ftp://127.0.0.1/x", "http:// and https:// URLs only"), ("127.0.0.1/x", "not a valid URL")],
+    [
+        ("ftp://127.0.0.1/x", "http:// and https:// URLs only"),
+        ("127.0.0.1/x", "not a valid URL"),
+        ("http://[::1/x", "not a valid URL"),  # urlsplit itself refuses it
+    ],
 )
 def test_a_url_fetch_cannot_use_says_so(url, message):
     async def main(session):
