@@ -62,7 +62,7 @@ async def _resize_all(resize_all: Any) -> str:
         raise Mistake(f"resize_all returned {list(results)}, not {[2 * i for i in items]}")
     lag_ms = tl.max_lag * 1000
     in_loop = [s for s in works if s.thread == threading.current_thread().name]
-    if in_loop or tl.max_lag > 0.1:
+    if in_loop:  # judged by the thread each call ran in, not by how late the loop ran
         raise Mistake(
             f"{len(in_loop)} of the {len(works)} resizes ran in the event loop's own thread: "
             f"each froze every task for 0.2 s ({tl.elapsed:.2f} s of blocking in all); run "
