@@ -15,16 +15,15 @@ from time import perf_counter
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
 
-from sniffio import thread_local as _sniffed
-
 from ._library import (
+    asyncio_loop,
     current_library,
     current_task,
     current_task_async,
     error_name,
     library_sleep,
 )
-from ._timeline import Recorder, _active, active_recorder
+from ._timeline import Recorder, Row, _active, active_recorder
 
 # current_library lives in ._library; it is named here too for the modules that import it
 # from this one.
@@ -61,25 +60,21 @@ async def sleep(seconds: float, label: str | None = None) -> None:
     if type(seconds) not in _PLAIN_NUMBERS or not seconds >= 0:
         seconds = check_seconds(seconds)
     recorder = _active.get()
-    loop = _get_running_loop()
-    curio_meta = _modules.get("curio.meta")  # Curio may run inside a cell's asyncio loop
-    if (
-        _sniffed.name is None
-        and loop is not None
-        and (curio_meta is None or not curio_meta.curio_running())
+    loop = _get_running_loop()  # asyncio_loop(), written out: a call costs here
+    if loop is not None and (
+        ("trio" not in _modules and "curio" not in _modules) or asyncio_loop() is not None
     ):
         if recorder is None:
             await asyncio.sleep(seconds)
             return
         task = _current_asyncio_task(loop)
         if label is None:
-            label = _sleep_labels.get(seconds) or _sleep_label(seconds)
-        handle = None
-        row = None
+            last = _last_label
+            label = last[1] if last[0] is seconds else _sleep_label(seconds)
         start = perf_counter()
         if recorder.opened is not None:  # watched live: show the sleep while it runs
-            row = recorder.row(task)
-            recorder.begin("sleep", start, row)
+            recorder.begin("sleep", start, recorder.row(task))
+        handle = None
         try:
             if seconds:  # what asyncio.sleep does, without a second coroutine
                 future = loop.create_future()
@@ -90,10 +85,9 @@ async def sleep(seconds: float, label: str | None = None) -> None:
         except BaseException as exc:
             if handle is not None:
                 handle.cancel()
-            recorder.add(label, "sleep", start, perf_counter(), recorder.row(task), error_name(exc))
+            recorder.record(label, "sleep", start, perf_counter(), task, error_name(exc))
             raise
-        end = perf_counter()
-        recorder.add(label, "sleep", start, end, row if row is not None else recorder.row(task))
+        recorder.record(label, "sleep", start, perf_counter(), task)
         return
     library = current_library("asynckit.sleep()")
     sleep_in_library = library_sleep(library)
@@ -122,14 +116,19 @@ def _wake(future: asyncio.Future[None]) -> None:
 
 
 _sleep_labels: dict[float, str] = {}
+# The last label given out, with its seconds: code sleeps the same time again and again, and
+# ``is`` finds it without hashing a float.
+_last_label: tuple[float, str] = (math.nan, "")
 
 
 def _sleep_label(seconds: float) -> str:
+    global _last_label
     label = _sleep_labels.get(seconds)
     if label is None:
         label = f"sleep({seconds:g})"
         if len(_sleep_labels) < 1024:
             _sleep_labels[seconds] = label
+    _last_label = (seconds, label)
     return label
 
 
@@ -218,7 +217,7 @@ class span:
         self.kind = kind
         self.detail: str | None = None
         self._recorder: Recorder | None = None
-        self._row: str | None = None
+        self._row: Row = None
         self._start = 0.0
 
     def __enter__(self) -> span:

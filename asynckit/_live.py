@@ -28,7 +28,7 @@ from ._plot import KIND_COLOURS, MAX_ROWS
 
 if TYPE_CHECKING:
     from ._loopwatch import LagMeter
-    from ._timeline import Recorder, Timeline
+    from ._timeline import Recorder, Row, Timeline
 
 __all__ = ["BATCH_INTERVAL", "LiveFeed", "LiveView", "display", "in_kernel", "widget_class"]
 
@@ -72,7 +72,8 @@ class LiveFeed:
         self._sent_opened = 0
         self._sent_spans = 0
         self._sent_lag = 0
-        self._rows: dict[str, int] = {}
+        self._rows: dict[Row, int] = {}  # a row, or "thread <name>": its index in the view
+        self._names: dict[Row, str] = {}  # the recorder's row names, as of the last batch
         self._tasks_named = 0
         self._kinds: dict[str, int] = {}
         self._extra_colours = 0
@@ -88,6 +89,7 @@ class LiveFeed:
         rows: list[str] = []
         kinds: list[list[str]] = []
         origin = self._origin
+        self._names = recorder.row_names()
 
         # Plain loops with the lookups bound to locals: this runs for every span, in the
         # measured code's thread, so it is kept to a few dictionary reads per span.
@@ -134,11 +136,12 @@ class LiveFeed:
         }
         return content, [started.tobytes(), ended.tobytes()]
 
-    def _row(self, row: str | None, thread: str, new: list[str]) -> int:
-        lane = row if row is not None else f"thread {thread}"
-        index = self._rows.get(lane)
+    def _row(self, row: Row, thread: str, new: list[str]) -> int:
+        key = row if row is not None else f"thread {thread}"
+        index = self._rows.get(key)
         if index is None:
-            index = self._rows[lane] = len(self._rows)
+            index = self._rows[key] = len(self._rows)
+            lane = str(self._names.get(key, key))
             if index >= MAX_ROWS:  # past that, spans are packed into lanes: names unused
                 new.append("")
             elif lane == self._main_task:

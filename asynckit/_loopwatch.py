@@ -17,7 +17,7 @@ from ._errors import AsynckitError
 from ._library import error_name, task_name
 
 if TYPE_CHECKING:
-    from ._timeline import Recorder
+    from ._timeline import Recorder, Row
 
 __all__ = ["LagMeter", "LoopExecutor", "TaskTracker", "running_loop", "work_label"]
 
@@ -108,10 +108,7 @@ class TaskTracker:
             exc = getattr(done, "_exception", None)  # exception() would mark it retrieved
             error = type(exc).__name__ if exc is not None else None
         # The row is read now: create_task(name=...) names the task after the factory ran.
-        recorder = self.recorder
-        recorder.add(
-            label or task_name(done), "task", started, perf_counter(), recorder.row(done), error
-        )
+        self.recorder.record(label or task_name(done), "task", started, perf_counter(), done, error)
 
     def thread_work(self, fn: Callable[P, T]) -> Callable[P, T]:
         """``fn``, recording itself as a span of kind "thread" when a worker thread runs it,
@@ -125,7 +122,7 @@ _running_loop = asyncio._get_running_loop
 
 
 def _run_recorded(
-    recorder: Recorder, parent: str | None, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    recorder: Recorder, parent: Row, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
 ) -> Any:
     """Call ``fn`` in a worker thread and record the call as a "thread" span in that thread's
     row (a span with no task goes in its thread's row: Span.lane)."""

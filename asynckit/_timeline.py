@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar, Token
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from operator import attrgetter
-from threading import current_thread, local
+from threading import Lock, current_thread, local
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -28,67 +28,93 @@ __all__ = ["Recorder", "Span", "Timeline", "active_recorder", "peak_overlap"]
 # end as perf_counter() readings, and error and detail (then parent) appended only when one is
 # set, so the common span stays small. Span objects are built only when the spans are read.
 _RawSpan = tuple[Any, ...]
+#: Where a span goes, as a Recorder notes it: a key that stands for a task (a weak reference
+#: to it), a row already named (a str, as in a timeline read back from a file), or None for
+#: no task. Recorder.row_names() names the keys.
+Row = object
 # A span that has started, as a live Timeline notes it: (kind, start, row, thread).
-_RawOpen = tuple[str, float, str | None, str]
+_RawOpen = tuple[str, float, Row, str]
 
 
 class Recorder:
     """How instrumented code adds spans to a Timeline: the one interface between the two.
 
     ``row(task)`` gives the row a task's spans go in, and ``add(...)`` adds a span measured
-    with ``time.perf_counter()`` readings. Instrumented code finds the innermost open recorder
-    with :func:`active_recorder`; a Timeline reads the spans back when asked.
+    with ``time.perf_counter()`` readings; ``record(...)`` does both in one call. Instrumented
+    code finds the innermost open recorder with :func:`active_recorder`; a Timeline reads the
+    spans back when asked, and ``row_names()`` names their rows.
 
     Rows follow tasks, not their names or ids: each distinct task gets a row of its own, named
     after it ("sleep", then "sleep #2", ... when Trio or Curio tasks share a function), and a
-    task created after another was collected (which may reuse its id) gets a new row. Tasks
-    are held by weak references only, so recording keeps none of them alive.
+    task created after another was collected (which may reuse its id) gets a new row. A row is
+    a weak reference to its task: while the task lives, that is the same object every time
+    (CPython shares a plain weak reference), and once the task is dead it equals no other, so
+    a new task with a reused id never matches it. So recording keeps no task alive. A task's
+    name is read when it is first seen (it may be gone later); the " #2" suffixes are worked
+    out only when the names are read, so that a task's first span costs little.
 
     With ``opened`` set to a list (a live Timeline does so), instrumented code also calls
     ``begin(...)`` when a span starts, so that a live view can draw it while it runs; otherwise
     ``opened`` is None and starting a span costs nothing more.
     """
 
-    __slots__ = ("_name_counts", "_rows", "closed", "libraries", "opened", "spans")
+    __slots__ = (
+        "_counts",
+        "_namers",
+        "_names",
+        "_naming",
+        "_shown",
+        "closed",
+        "libraries",
+        "opened",
+        "spans",
+    )
 
     def __init__(self) -> None:
         self.spans: list[_RawSpan] = []
         self.opened: list[_RawOpen] | None = None
         self.closed = False
-        # Keyed by a weak reference to the task: while the task lives, the reference is the
-        # same object (CPython shares a plain weak reference), and once it is dead it equals
-        # no other, so a new task with a reused id never matches it.
-        self._rows: dict[object, str] = {}
-        self._name_counts: dict[str, int] = {}
+        self._names: dict[Row, str] = {}  # each task's own name, by its row, in first-seen order
+        self._shown: dict[Row, str] = {}  # each row's name, as far as worked out
+        self._counts: dict[str, int] = {}  # how many rows so far show each name
+        self._naming = Lock()
+        # How to read the name of each type of task seen here (asyncio's name themselves).
+        self._namers: dict[type, Callable[[Any], str]] = {}
         #: The libraries whose tasks were seen ("asyncio", "trio", "curio").
         self.libraries: set[str] = set()
 
-    def row(self, task: object | None) -> str | None:
-        """The row name of ``task`` (None, for no task, stays None)."""
+    def row(self, task: object | None) -> Row:
+        """The row of ``task`` (None, for no task, stays None)."""
         if task is None:
             return None
         try:
-            key: object = weakref.ref(task)
+            row: Row = _weak(task)
         except TypeError:  # a task type without weak references: hold it while recording
-            key = task
-        shown = self._rows.get(key)
-        if shown is None:
-            shown = self._rows[key] = self._new_row(task)
+            row = task
+        if row not in self._names:
+            name_of = self._namers.get(type(task)) or self._learn(type(task))
+            self._names[row] = name_of(task)
+        return row
+
+    def _learn(self, cls: type) -> Callable[[Any], str]:
+        """Note the library of a type of task seen for the first time, and how to name one."""
+        self.libraries.add(cls.__module__.lstrip("_").partition(".")[0])
+        get_name = getattr(cls, "get_name", None)  # an asyncio task names itself
+        name_of = self._namers[cls] = get_name if callable(get_name) else task_name
+        return name_of
+
+    def row_names(self) -> dict[Row, str]:
+        """The name of each row seen so far: its task's own name, and " #2", " #3" ... after
+        it for the second and later tasks of the same name."""
+        shown, counts = self._shown, self._counts
+        if len(shown) < len(self._names):
+            with self._naming:  # a live view and the notebook may read at once
+                for row, name in list(self._names.items())[len(shown) :]:
+                    count = counts[name] = counts.get(name, 0) + 1
+                    shown[row] = name if count == 1 else f"{name} #{count}"
         return shown
 
-    def _new_row(self, task: object) -> str:
-        """Name the row of a task seen for the first time, noting its library."""
-        cls = type(task)
-        library = _library_of.get(cls)
-        if library is None:
-            library = _library_of[cls] = cls.__module__.lstrip("_").partition(".")[0]
-        self.libraries.add(library)
-        name = task_name(task)
-        counts = self._name_counts
-        count = counts[name] = counts.get(name, 0) + 1
-        return name if count == 1 else f"{name} #{count}"
-
-    def begin(self, kind: str, start: float, row: str | None) -> None:
+    def begin(self, kind: str, start: float, row: Row) -> None:
         """Note that a span of ``kind`` started at ``start`` in ``row``, when watched live
         (``opened`` is a list); ``add`` records it when it ends."""
         opened = self.opened
@@ -101,10 +127,10 @@ class Recorder:
         kind: str,
         start: float,
         end: float,
-        row: str | None,
+        row: Row,
         error: str | None = None,
         detail: str | None = None,
-        parent: str | None = None,
+        parent: Row = None,
     ) -> None:
         """Add a span from ``start`` to ``end`` (``perf_counter()`` readings) in ``row``,
         unless the timeline has closed."""
@@ -117,9 +143,35 @@ class Recorder:
             else:
                 self.spans.append((label, kind, start, end, row, thread, error, detail, parent))
 
+    def record(
+        self,
+        label: str,
+        kind: str,
+        start: float,
+        end: float,
+        task: object | None,
+        error: str | None = None,
+    ) -> None:
+        """``add(label, kind, start, end, row(task), error)`` in one call, for the paths that
+        record a span for each of many tasks (``row`` written out: a call less per span)."""
+        if self.closed:
+            return
+        row: Row = None
+        if task is not None:
+            try:
+                row = _weak(task)
+            except TypeError:
+                row = task
+            if row not in self._names:
+                name_of = self._namers.get(type(task)) or self._learn(type(task))
+                self._names[row] = name_of(task)
+        if error is None:
+            self.spans.append((label, kind, start, end, row, _thread.name))
+        else:
+            self.spans.append((label, kind, start, end, row, _thread.name, error, None))
 
-#: The library each task type belongs to ("asyncio", "trio", "curio"), read once per type.
-_library_of: dict[type, str] = {}
+
+_weak = weakref.ref
 
 
 class _ThreadName(local):
@@ -244,7 +296,7 @@ class Timeline:
         self._meter: LagMeter | None = None
         self._origin: float | None = None
         self._left: float | None = None
-        self._main_task: str | None = None
+        self._main_task: Row = None
         self._token: Token[Recorder | None] | None = None
         self._cache: list[Span] | None = None
         self._loaded_lag: list[tuple[float, float]] | None = None
@@ -301,7 +353,7 @@ class Timeline:
         raw = self._recorder.spans
         if self._cache is None or len(self._cache) != len(raw):
             origin = self._origin if self._origin is not None else 0.0
-            spans = [Span(r[0], r[1], r[2] - origin, r[3] - origin, *r[4:]) for r in list(raw)]
+            spans = _spans_of(list(raw), origin, self._recorder.row_names())
             spans.sort(key=_start_of)
             self._cache = spans
         return list(self._cache)
@@ -326,7 +378,10 @@ class Timeline:
     def main_task(self) -> str | None:
         """The row of the task that entered the block (a plot calls it "main"), or None when
         no task did (a worker thread, or synchronous code under Curio)."""
-        return self._main_task
+        main = self._main_task
+        if main is None or isinstance(main, str):
+            return main
+        return self._recorder.row_names()[main]
 
     @property
     def lag_samples(self) -> list[tuple[float, float]]:
@@ -425,12 +480,53 @@ def peak_overlap(spans: Iterable[Span]) -> int:
     """The most spans that were under way at one moment (0 for none); spans that only touch
     (one ends as the next starts) do not overlap."""
     spans = list(spans)
-    edges = sorted([(s.start, 1) for s in spans] + [(s.end, -1) for s in spans])
-    running = peak = 0
-    for _, step in edges:  # at equal times an end (-1) sorts first
-        running += step
-        peak = max(peak, running)
+    ends = sorted([s.end for s in spans])
+    running = peak = ended = 0
+    for start in sorted([s.start for s in spans]):
+        while ended < len(ends) and ends[ended] <= start:  # at equal times, the end first
+            ended += 1
+            running -= 1
+        running += 1
+        if running > peak:
+            peak = running
     return peak
 
+
+def _spans_of(raw: list[_RawSpan], origin: float, names: dict[Row, str]) -> list[Span]:
+    """Span objects for raw spans, with times from ``origin`` and rows named. They are made
+    without the frozen dataclass's __init__, which sets each field through
+    object.__setattr__ and takes twice as long: the same fields are set through the slots'
+    own descriptors (what object.__setattr__ ends up calling)."""
+    make = object.__new__
+    (
+        set_label,
+        set_kind,
+        set_start,
+        set_end,
+        set_task,
+        set_thread,
+        set_error,
+        set_detail,
+        set_parent,
+    ) = _SPAN_SLOTS
+    spans = []
+    for r in raw:
+        span = make(Span)
+        set_label(span, r[0])
+        set_kind(span, r[1])
+        set_start(span, r[2] - origin)
+        set_end(span, r[3] - origin)
+        set_task(span, names.get(r[4], r[4]))
+        set_thread(span, r[5])
+        size = len(r)
+        set_error(span, r[6] if size > 6 else None)
+        set_detail(span, r[7] if size > 7 else None)
+        set_parent(span, names.get(r[8], r[8]) if size > 8 else None)
+        spans.append(span)
+    return spans
+
+
+# Each field's slot descriptor's __set__, in the order of a raw span.
+_SPAN_SLOTS = [getattr(Span, field.name).__set__ for field in fields(Span)]
 
 _start_of = attrgetter("start")

@@ -1,13 +1,16 @@
 """What recording costs: asynckit.sleep in a Timeline, outside one, and bare asyncio.sleep.
 
-Every figure comes from runs taken in turns, medians of repetitions:
+Every figure comes from runs taken in turns, medians of repetitions, timed in CPU seconds of
+this process (``time.process_time``): each run is CPU-bound (the sleeps are 1 ms, the runs
+take 0.1 s and more), so on a quiet machine CPU and wall time agree, and on a shared one
+another process's load does not land in one run and not the other.
 
 - ``record_us_per_span``: what recording itself costs, in microseconds per span: one task
   awaits ``asynckit.sleep(0)`` many times inside a Timeline, then the same calls outside one
   (no timers and no crowd of tasks, so the difference is recording and little noise);
 - ``overhead_ratio_10k`` and ``overhead_ratio_100k``: N concurrent sleeps of 1 ms (real
   timers, as an I/O wait would use), asynckit.sleep in a Timeline against bare asyncio.sleep,
-  wall time over wall time;
+  time over time;
 - ``rss_ratio_100k``: the same two runs' peak memory (tracemalloc), recorded over bare.
 
     python benchmarks/bench_overhead.py [--quick] [--json]
@@ -20,6 +23,7 @@ import gc
 import json
 import platform
 import sys
+import time
 import tracemalloc
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -62,7 +66,7 @@ def _peak_bytes(runner: Callable[[int], Coroutine[Any, Any, None]], n: int) -> f
 
 
 def measure(quick: bool = False) -> dict[str, float]:
-    repeats = 3 if quick else 11
+    repeats = 3 if quick else 21
     small, large = (2_000, 20_000) if quick else (10_000, 100_000)
     calls = 5_000 if quick else 20_000
     in_turn = interleaved(
@@ -71,6 +75,7 @@ def measure(quick: bool = False) -> dict[str, float]:
             "inside": lambda: asyncio.run(_in_turn_recorded(calls)),
         },
         repeats * 2,
+        time.process_time,
     )
     times = {}
     for n, rounds in ((small, repeats), (large, max(3, repeats // 2))):
@@ -80,6 +85,7 @@ def measure(quick: bool = False) -> dict[str, float]:
                 "recorded": lambda n=n: asyncio.run(_recorded(n)),
             },
             rounds,
+            time.process_time,
         )
     return {
         "record_us_per_span": (in_turn["inside"] - in_turn["outside"]) / calls * 1e6,

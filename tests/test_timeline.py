@@ -6,6 +6,8 @@ import dataclasses
 import curio
 import pytest
 import trio
+from hypothesis import given
+from hypothesis import strategies as st
 
 import asynckit
 
@@ -199,6 +201,22 @@ def test_curio_run_inside_a_running_asyncio_loop_is_recognised():
     assert s.label == "curio nap" and s.task == "curio_main"
 
 
+def test_trio_run_inside_a_running_asyncio_loop_is_recognised():
+    # What `trio.run(main)` in a Jupyter cell does: Trio runs inside asyncio's running loop,
+    # where asynckit.sleep must sleep and record as Trio, not take its asyncio path.
+    async def trio_main():
+        with asynckit.Timeline() as tl:
+            await asynckit.sleep(0.01, label="trio nap")
+        return tl
+
+    async def cell():
+        return trio.run(trio_main)
+
+    (s,) = asyncio.run(cell()).spans
+    assert s.label == "trio nap" and s.task == "trio_main"
+    assert s.duration >= 0.01
+
+
 def test_trio_rows_are_named_after_the_function_without_its_module_path():
     async def main():
         with asynckit.Timeline() as tl:
@@ -345,3 +363,39 @@ def test_peak_overlap_counts_spans_under_way_at_once() -> None:
     assert peak_overlap(spans((0, 1), (1, 2), (2, 3))) == 1  # touching is not overlapping
     assert peak_overlap(spans((0, 2), (1, 3), (1.5, 1.6))) == 3
     assert peak_overlap(iter(spans((0, 2), (1, 3)))) == 2  # any iterable, read once
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 20), st.integers(0, 20)).map(sorted),  # (start, end), ordered
+        max_size=30,
+    )
+)
+def test_peak_overlap_is_the_most_spans_covering_one_moment(pairs: list[list[int]]) -> None:
+    from asynckit import Span
+    from asynckit._timeline import peak_overlap
+
+    spans = [Span("s", "sleep", a, b, "t", "main") for a, b in pairs]
+    # A span covers the moments from its start up to, not including, its end.
+    moments = [a for a, b in pairs if a < b]
+    expected = max((sum(1 for a, b in pairs if a <= t < b) for t in moments), default=0)
+    assert peak_overlap(spans) == expected
+
+
+def test_record_adds_a_span_in_the_row_of_its_task_as_add_and_row_do():
+    from asynckit._timeline import Recorder
+
+    async def main():
+        recorder = Recorder()
+        task = asyncio.current_task()
+        recorder.record("a", "sleep", 1.0, 2.0, task)
+        recorder.record("b", "sleep", 2.0, 3.0, task, "cancelled")
+        recorder.add("c", "sleep", 3.0, 4.0, recorder.row(task))
+        recorder.record("d", "work", 4.0, 5.0, None)
+        return recorder, task.get_name()
+
+    recorder, name = asyncio.run(main())
+    names = recorder.row_names()
+    assert [names.get(r[4], r[4]) for r in recorder.spans] == [name, name, name, None]
+    assert [r[6:] for r in recorder.spans] == [(), ("cancelled", None), (), ()]
+    assert recorder.libraries == {"asyncio"}
