@@ -22,14 +22,11 @@ from typing import Any, NoReturn
 
 from ._errors import AsynckitError
 from ._library import running_library
-from ._plot import seconds_text
-from ._timeline import Span, Timeline, peak_overlap
+from ._timeline import REQUEST_KINDS, Timeline
 
-__all__ = ["begin", "finish", "load_ipython_extension", "summary", "unload_ipython_extension"]
+__all__ = ["begin", "finish", "load_ipython_extension", "unload_ipython_extension"]
 
 _FIRST_LINE = re.compile(r"%%timeline(?:[ \t]+(.*))?$")
-#: Kinds of span that stand for an HTTP request: asynckit.fetch's, and trace_config's.
-REQUEST_KINDS = ("request", "fetch")
 _OTHER_LIBRARIES = {"trio": "Trio", "curio": "Curio"}
 #: Kinds of span recorded by watching asyncio (tasks, their work in threads) or aiohttp.
 _WATCHED_KINDS = ("task", "thread", *REQUEST_KINDS)
@@ -172,7 +169,7 @@ def finish(show: bool = True) -> Timeline | None:
     options = recording.options
     if options.out is not None and recording.shell is not None:
         recording.shell.user_ns[options.out] = tl
-    print(summary(tl))
+    print(tl.summary())
     note = _unseen(tl, recording.mentioned)
     if note:
         print(note)
@@ -192,36 +189,6 @@ def finish(show: bool = True) -> Timeline | None:
 
 def _post_execute() -> None:
     finish()
-
-
-def summary(tl: Timeline) -> str:
-    """One line about a recorded cell: wall time, tasks and how many were alive at once,
-    requests and how many were in flight at once, calls run in threads, and the longest loop
-    lag."""
-    spans = tl.spans
-    parts = [f"{seconds_text(tl.elapsed)} wall"]
-    if tl.tasks:
-        tasks = [s for s in spans if s.kind == "task"]
-        parts.append(f"{_count(tasks, 'task')} (at most {peak_overlap(tasks):,} alive at once)")
-    requests = [s for s in spans if s.kind in REQUEST_KINDS]
-    if requests:
-        parts.append(
-            f"{_count(requests, 'request')} (at most {peak_overlap(requests):,} in flight)"
-        )
-    handed = [s for s in spans if s.kind == "thread"]
-    if handed:
-        threads = len({s.thread for s in handed})
-        parts.append(f"{_count(handed, 'call')} in {threads} thread{'' if threads == 1 else 's'}")
-    failed = [s for s in spans if s.error is not None and s.error != "cancelled"]
-    if failed:
-        parts.append(f"{_count(failed, 'failed span')}")
-    if tl.lag:
-        parts.append(f"longest loop lag {seconds_text(tl.max_lag)}")
-    return " · ".join(parts)
-
-
-def _count(spans: list[Span], noun: str) -> str:
-    return f"{len(spans):,} {noun}{'' if len(spans) == 1 else 's'}"
 
 
 def _unseen(tl: Timeline, mentioned: Sequence[str]) -> str:

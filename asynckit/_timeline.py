@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Recorder", "Span", "Timeline", "active_recorder", "peak_overlap"]
 
+#: Kinds of span that stand for an HTTP request: asynckit.fetch's, and trace_config's.
+REQUEST_KINDS = ("request", "fetch")
+
 # A raw span as the hot path stores it: (label, kind, start, end, row, thread), with start and
 # end as perf_counter() readings, and error and detail (then parent) appended only when one is
 # set, so the common span stays small. Span objects are built only when the spans are read.
@@ -361,10 +364,10 @@ class Timeline:
     @property
     def duration(self) -> float:
         """Seconds from the first span's start to the last span's end (0.0 with no spans)."""
-        spans = self.spans
-        if not spans:
+        raw = self._recorder.spans  # read as they are: no Span objects needed
+        if not raw:
             return 0.0
-        return max(s.end for s in spans) - spans[0].start
+        return float(max(r[3] for r in raw) - min(r[2] for r in raw))
 
     @property
     def elapsed(self) -> float:
@@ -402,6 +405,45 @@ class Timeline:
     def libraries(self) -> set[str]:
         """The async libraries whose tasks recorded spans here: "asyncio", "trio", "curio"."""
         return set(self._recorder.libraries)
+
+    def summary(self) -> str:
+        """One line about what was recorded: the wall time, the tasks and how many were alive
+        at once, the requests and how many were in flight at once, the calls run in threads,
+        the spans that failed, and the longest loop lag. ``%%timeline`` prints it under its
+        cell. It reads the spans as recorded, without making Span objects, so it stays quick
+        for tens of thousands of spans.
+
+        Example::
+
+            with asynckit.Timeline(tasks=True) as tl:
+                await asyncio.gather(*(asynckit.sleep(0.1) for _ in range(3)))
+            tl.summary()   # '103 ms wall · 3 tasks (at most 3 alive at once)'
+        """
+        from ._plot import seconds_text
+
+        raw = list(self._recorder.spans)
+        parts = [f"{seconds_text(self.elapsed)} wall"]
+        if self.tasks:
+            tasks = [r for r in raw if r[1] == "task"]
+            parts.append(
+                f"{_count(tasks, 'task')} (at most {_most_at_once(tasks):,} alive at once)"
+            )
+        requests = [r for r in raw if r[1] in REQUEST_KINDS]
+        if requests:
+            in_flight = _most_at_once(requests)
+            parts.append(f"{_count(requests, 'request')} (at most {in_flight:,} in flight)")
+        handed = [r for r in raw if r[1] == "thread"]
+        if handed:
+            threads = len({r[5] for r in handed})
+            parts.append(
+                f"{_count(handed, 'call')} in {threads} thread{'' if threads == 1 else 's'}"
+            )
+        failed = [r for r in raw if len(r) > 6 and r[6] is not None and r[6] != "cancelled"]
+        if failed:
+            parts.append(_count(failed, "failed span"))
+        if self.lag:
+            parts.append(f"longest loop lag {seconds_text(self.max_lag)}")
+        return " · ".join(parts)
 
     def records(self) -> list[dict[str, Any]]:
         """The spans as plain dicts (with a ``duration`` key), ready for ``pandas.DataFrame``."""
@@ -480,9 +522,15 @@ def peak_overlap(spans: Iterable[Span]) -> int:
     """The most spans that were under way at one moment (0 for none); spans that only touch
     (one ends as the next starts) do not overlap."""
     spans = list(spans)
-    ends = sorted([s.end for s in spans])
+    return _most_at_once([(s.start, s.end) for s in spans], 0)
+
+
+def _most_at_once(spans: list[Any], at: int = 2) -> int:
+    """peak_overlap of spans given as sequences with their start at index ``at`` and their
+    end just after it (raw spans, or (start, end) pairs)."""
+    ends = sorted([s[at + 1] for s in spans])
     running = peak = ended = 0
-    for start in sorted([s.start for s in spans]):
+    for start in sorted([s[at] for s in spans]):
         while ended < len(ends) and ends[ended] <= start:  # at equal times, the end first
             ended += 1
             running -= 1
@@ -490,6 +538,12 @@ def peak_overlap(spans: Iterable[Span]) -> int:
         if running > peak:
             peak = running
     return peak
+
+
+def _count(items: list[Any] | int, noun: str) -> str:
+    """ "1 task", "3 tasks": how many items, or the number given, of a noun."""
+    n = items if isinstance(items, int) else len(items)
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _spans_of(raw: list[_RawSpan], origin: float, names: dict[Row, str]) -> list[Span]:

@@ -399,3 +399,20 @@ def test_record_adds_a_span_in_the_row_of_its_task_as_add_and_row_do():
     assert [names.get(r[4], r[4]) for r in recorder.spans] == [name, name, name, None]
     assert [r[6:] for r in recorder.spans] == [(), ("cancelled", None), (), ()]
     assert recorder.libraries == {"asyncio"}
+
+
+def test_summary_says_what_ran_in_one_line_without_making_span_objects():
+    async def main():
+        with asynckit.Timeline(tasks=True) as tl:
+            await asyncio.gather(*(asynckit.sleep(0.05) for _ in range(3)))
+            with pytest.raises(ValueError), asynckit.span("parse"):
+                raise ValueError
+        return tl
+
+    tl = asyncio.run(main())
+    wall, tasks, failed = tl.summary().split(" · ")
+    assert wall.endswith(" ms wall")
+    assert tasks == "3 tasks (at most 3 alive at once)"
+    assert failed == "1 failed span"
+    assert 0.05 <= tl.duration < tl.elapsed + 1e-9
+    assert tl._cache is None  # neither summary() nor duration built the Span objects
