@@ -187,34 +187,21 @@ def test_timeline_shows_itself_as_a_png():
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
 
 
-def test_curio_run_inside_a_running_asyncio_loop_is_recognised():
-    # What `curio.run(main)` in a Jupyter cell does: Curio runs inside asyncio's running loop.
-    async def curio_main():
+@pytest.mark.parametrize("run", [trio.run, curio.run], ids=["trio", "curio"])
+def test_trio_or_curio_run_inside_a_running_asyncio_loop_is_recognised(run):
+    # What `trio.run(main)` or `curio.run(main)` in a Jupyter cell does: it runs inside
+    # asyncio's running loop, where asynckit.sleep must sleep and record under that library,
+    # not take its asyncio path.
+    async def inner():
         with asynckit.Timeline() as tl:
-            await asynckit.sleep(0.01, label="curio nap")
+            await asynckit.sleep(0.01, label="nap")
         return tl
 
     async def cell():
-        return curio.run(curio_main)
+        return run(inner)
 
     (s,) = asyncio.run(cell()).spans
-    assert s.label == "curio nap" and s.task == "curio_main"
-
-
-def test_trio_run_inside_a_running_asyncio_loop_is_recognised():
-    # What `trio.run(main)` in a Jupyter cell does: Trio runs inside asyncio's running loop,
-    # where asynckit.sleep must sleep and record as Trio, not take its asyncio path.
-    async def trio_main():
-        with asynckit.Timeline() as tl:
-            await asynckit.sleep(0.01, label="trio nap")
-        return tl
-
-    async def cell():
-        return trio.run(trio_main)
-
-    (s,) = asyncio.run(cell()).spans
-    assert s.label == "trio nap" and s.task == "trio_main"
-    assert s.duration >= 0.01
+    assert s.label == "nap" and s.task == "inner" and s.duration >= 0.01
 
 
 def test_trio_rows_are_named_after_the_function_without_its_module_path():
