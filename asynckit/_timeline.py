@@ -435,9 +435,7 @@ class Timeline:
         handed = [r for r in raw if r[1] == "thread"]
         if handed:
             threads = len({r[5] for r in handed})
-            parts.append(
-                f"{_count(handed, 'call')} in {threads} thread{'' if threads == 1 else 's'}"
-            )
+            parts.append(f"{_count(handed, 'call')} in {_count(threads, 'thread')}")
         failed = [r for r in raw if len(r) > 6 and r[6] is not None and r[6] != "cancelled"]
         if failed:
             parts.append(_count(failed, "failed span"))
@@ -541,7 +539,7 @@ def _most_at_once(spans: list[Any], at: int = 2) -> int:
 
 
 def _count(items: list[Any] | int, noun: str) -> str:
-    """ "1 task", "3 tasks": how many items, or the number given, of a noun."""
+    """How many items (or the number given) of a noun: as "1 task" or "3 tasks"."""
     n = items if isinstance(items, int) else len(items)
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
