@@ -9,19 +9,25 @@ thread, drawn as an arrow where the task's track has a slice at that moment; and
 timeline that measured loop lag, a counter event (``ph: "C"``) per lag sample.
 Failed spans carry the colour name ``"terrible"``, cancelled ones ``"grey"``. ``otherData``
 keeps what the events cannot hold exactly (the timeline's name and options, and the times in
-seconds as recorded), so that reading the file back gives the same timeline. Files written by
-other tools read too: complete events, begin/end pairs (``"B"``/``"E"``) and thread names.
+seconds as recorded, packed as little-endian float64 in base64), so that reading the file back
+gives the same timeline. Files written by other tools read too: complete events, begin/end
+pairs (``"B"``/``"E"``) and thread names.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
+import sys
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._errors import AsynckitError
+from ._gc import collector_paused
 
 if TYPE_CHECKING:
     from ._timeline import Timeline
@@ -52,6 +58,17 @@ class TraceData:
 
 def write(timeline: Timeline, path: str | os.PathLike[str]) -> None:
     """Write ``timeline`` to ``path`` in the Chrome Trace Event format."""
+    with collector_paused():  # an event's text for each span, and no cycle
+        document = _document(timeline)
+    try:
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(document)
+    except OSError as error:
+        raise AsynckitError(f"cannot write the trace to {os.fspath(path)!r}: {error}") from None
+
+
+def _document(timeline: Timeline) -> str:
+    """The trace file's text for ``timeline``."""
     from . import __version__
     from ._plot import readable_rows
 
@@ -106,8 +123,8 @@ def write(timeline: Timeline, path: str | os.PathLike[str]) -> None:
             state = "cancelled" if s.error == "cancelled" else "failed"
             colour = f',"cname":"{_COLOUR_OF_STATE[state]}"'
         events.append(
-            f'{{"name":{text(s.label)},"cat":{text(s.kind)},"ph":"X","ts":{start * 1e6!r},'
-            f'"dur":{max(end - start, 0.0) * 1e6!r},"pid":{PID},"tid":{tid[lane]},'
+            f'{{"name":{text(s.label)},"cat":{text(s.kind)},"ph":"X","ts":{start * 1e6:.3f},'
+            f'"dur":{max(end - start, 0.0) * 1e6:.3f},"pid":{PID},"tid":{tid[lane]},'
             f'"args":{{{",".join(extra)}}}{colour}}}'
         )
         if s.parent is not None:
@@ -115,7 +132,7 @@ def write(timeline: Timeline, path: str | os.PathLike[str]) -> None:
     lag = timeline.lag_samples
     for at, late in lag:
         events.append(
-            f'{{"name":"{LAG_COUNTER}","ph":"C","ts":{at * 1e6!r},"pid":{PID},"tid":0,'
+            f'{{"name":"{LAG_COUNTER}","ph":"C","ts":{at * 1e6:.3f},"pid":{PID},"tid":0,'
             f'"args":{{"lag (ms)":{late * 1000!r}}}}}'
         )
     other = {
@@ -127,28 +144,23 @@ def write(timeline: Timeline, path: str | os.PathLike[str]) -> None:
             "lag": timeline.lag,
             "elapsed": timeline.elapsed,
             "tracks": {str(tid[lane]): list(track) for lane, track in track_of.items()},
-            # The times as recorded: microseconds in floats do not always give the same
+            # The times as recorded: the events' microseconds do not always give the same
             # seconds back, and a reloaded timeline should equal the one saved.
-            "seconds": seconds,
+            "seconds": _pack(seconds),
             "lag_samples": [value for sample in lag for value in sample],
         },
     }
-    document = (
+    return (
         '{"traceEvents":[\n'
         + ",\n".join(events)
         + f'\n],"displayTimeUnit":"ms","otherData":{json.dumps(other, separators=(",", ":"))}}}'
     )
-    try:
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(document)
-    except OSError as error:
-        raise AsynckitError(f"cannot write the trace to {os.fspath(path)!r}: {error}") from None
 
 
 def _flow(key: int, label: str, start: float, source: int, destination: int) -> list[str]:
     """A flow from the ``source`` track at ``start`` to the slice starting then on the
     ``destination`` track (``bp: "e"``: the slice enclosing that moment)."""
-    common = f'"name":{json.dumps(label)},"cat":"thread","id":{key},"ts":{start * 1e6!r}'
+    common = f'"name":{json.dumps(label)},"cat":"thread","id":{key},"ts":{start * 1e6:.3f}'
     return [
         f'{{{common},"ph":"s","pid":{PID},"tid":{source}}}',
         f'{{{common},"ph":"f","bp":"e","pid":{PID},"tid":{destination}}}',
@@ -163,6 +175,11 @@ def _metadata(name: str, tid: int, key: str, value: str) -> str:
 def read(path: str | os.PathLike[str]) -> TraceData:
     """Read a trace file written by :func:`write`, or by another tool in the same format."""
     where = os.fspath(path)
+    with collector_paused():  # a big trace is a great many dicts and strings, and no cycle
+        return _read(path, where)
+
+
+def _read(path: str | os.PathLike[str], where: str) -> TraceData:
     try:
         with open(path, encoding="utf-8") as file:
             document = json.load(file)
@@ -197,9 +214,9 @@ def _parse(events: list[Any], other: object) -> TraceData:
     tracks: dict[tuple[Any, Any], tuple[Any, Any]] = {
         (PID, int(tid)): (task, thread) for tid, (task, thread) in ours.get("tracks", {}).items()
     }
-    exact = ours.get("seconds")
+    exact = _unpack(ours.get("seconds"))
     complete = sum(1 for event in events if event.get("ph") == "X")
-    times = iter(exact) if isinstance(exact, list) and len(exact) == 2 * complete else None
+    times = iter(exact) if exact is not None and len(exact) == 2 * complete else None
 
     spans: list[RawSpan] = []
     open_spans: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
@@ -270,6 +287,31 @@ def _span(
     if error is None and detail is None:
         return (label, kind, start, end, task, thread)
     return (label, kind, start, end, task, thread, error, detail)
+
+
+def _pack(values: list[float]) -> str:
+    """Floats as base64 text of their little-endian float64 bytes: exact, and about twenty
+    times quicker to write and read than as JSON numbers."""
+    packed = array("d", values)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return base64.b64encode(packed.tobytes()).decode("ascii")
+
+
+def _unpack(value: object) -> list[float] | None:
+    """The floats that _pack wrote (or a plain list of numbers, as older files hold), or None
+    for anything else: the events' own times are then used."""
+    if isinstance(value, list):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        packed = array("d", base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError):  # not base64, or not a whole number of float64
+        return None
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tolist()
 
 
 def _pairs(values: Sequence[Any]) -> Iterable[tuple[float, float]]:

@@ -8,12 +8,13 @@ import weakref
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar, Token
 from dataclasses import asdict, dataclass, fields
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from threading import Lock, current_thread, local
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from ._errors import AsynckitError
+from ._gc import collector_paused
 from ._library import current_task, task_name
 from ._loopwatch import LagMeter, TaskTracker, running_loop
 
@@ -356,7 +357,8 @@ class Timeline:
         raw = self._recorder.spans
         if self._cache is None or len(self._cache) != len(raw):
             origin = self._origin if self._origin is not None else 0.0
-            spans = _spans_of(list(raw), origin, self._recorder.row_names())
+            with collector_paused():  # Span objects hold no cycle
+                spans = _spans_of(list(raw), origin, self._recorder.row_names())
             spans.sort(key=_start_of)
             self._cache = spans
         return list(self._cache)
@@ -367,7 +369,7 @@ class Timeline:
         raw = self._recorder.spans  # read as they are: no Span objects needed
         if not raw:
             return 0.0
-        return float(max(r[3] for r in raw) - min(r[2] for r in raw))
+        return float(max(map(_end_of_raw, raw)) - min(map(_start_of_raw, raw)))
 
     @property
     def elapsed(self) -> float:
@@ -526,9 +528,9 @@ def peak_overlap(spans: Iterable[Span]) -> int:
 def _most_at_once(spans: list[Any], at: int = 2) -> int:
     """peak_overlap of spans given as sequences with their start at index ``at`` and their
     end just after it (raw spans, or (start, end) pairs)."""
-    ends = sorted([s[at + 1] for s in spans])
+    ends = sorted(map(itemgetter(at + 1), spans))
     running = peak = ended = 0
-    for start in sorted([s[at] for s in spans]):
+    for start in sorted(map(itemgetter(at), spans)):
         while ended < len(ends) and ends[ended] <= start:  # at equal times, the end first
             ended += 1
             running -= 1
@@ -582,3 +584,5 @@ def _spans_of(raw: list[_RawSpan], origin: float, names: dict[Row, str]) -> list
 _SPAN_SLOTS = [getattr(Span, field.name).__set__ for field in fields(Span)]
 
 _start_of = attrgetter("start")
+_start_of_raw = itemgetter(2)
+_end_of_raw = itemgetter(3)

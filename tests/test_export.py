@@ -2,8 +2,11 @@
 schema and read back equal to what was saved."""
 
 import asyncio
+import base64
+import gc
 import json
 import numbers
+import struct
 
 import pytest
 
@@ -176,3 +179,49 @@ def test_a_large_timeline_round_trips(tmp_path):
     tl = asyncio.run(main())
     tl.save(tmp_path / "large.json")
     same(asynckit.Timeline.load(tmp_path / "large.json"), tl)
+
+
+def test_the_exact_times_are_packed_and_older_or_damaged_ones_still_read(timeline, tmp_path):
+    path = tmp_path / "trace.json"
+    timeline.save(path)
+    document = json.loads(path.read_text())
+    ours = document["otherData"]["asynckit"]
+    packed = ours["seconds"]
+    assert isinstance(packed, str)  # float64, little-endian, base64: exact and compact
+    seconds = [value for s in timeline.spans for value in (s.start, s.end)]
+    assert list(struct.unpack(f"<{len(seconds)}d", base64.b64decode(packed))) == seconds
+    # A file written with the times as a JSON list (as asynckit wrote them before) reads
+    # exactly too.
+    ours["seconds"] = seconds
+    path.write_text(json.dumps(document))
+    same(asynckit.Timeline.load(path), timeline)
+    # Damaged: not base64, or cut short. The events' own microseconds are used instead.
+    for damaged in ("not base64!", packed[:-8]):
+        ours["seconds"] = damaged
+        path.write_text(json.dumps(document))
+        loaded = asynckit.Timeline.load(path)
+        assert [s.label for s in loaded.spans] == [s.label for s in timeline.spans]
+        for a, b in zip(loaded.spans, timeline.spans, strict=True):
+            assert a.start == pytest.approx(b.start, abs=1e-8)
+            assert a.end == pytest.approx(b.end, abs=1e-8)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_saving_and_loading_leave_the_garbage_collector_as_they_found_it(
+    timeline, tmp_path, enabled
+):
+    # They pause it while they build many objects: it must come back on, even after an
+    # error, and stay off if it was off.
+    (tmp_path / "text.json").write_text("hello")
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        timeline.save(tmp_path / "trace.json")
+        assert gc.isenabled() is enabled
+        asynckit.Timeline.load(tmp_path / "trace.json").spans  # noqa: B018
+        assert gc.isenabled() is enabled
+        with pytest.raises(asynckit.AsynckitError):
+            asynckit.Timeline.load(tmp_path / "text.json")
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
