@@ -180,7 +180,7 @@ def finish(show: bool = True) -> Timeline | None:
             print(f"%%timeline --save: {error}", file=sys.stderr)
         else:
             print(f"saved to {options.save}: open it in https://ui.perfetto.dev")
-    if (tl.spans or tl.lag) and not tl.live:  # a live view has settled into the plot itself
+    if (len(tl) or tl.lag) and not tl.live:  # a live view has settled into the plot itself
         from IPython.display import display
 
         display(tl)  # type: ignore[no-untyped-call]

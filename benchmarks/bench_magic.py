@@ -18,6 +18,7 @@ import contextlib
 import io
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,7 @@ def _cell_runs(shell: Any) -> dict[str, Any]:
         return runs
 
     def viztracer() -> None:
+        hook = threading.getprofile()
         tracer = VizTracer(log_async=True, verbose=0)
         tracer.start()
         try:
@@ -108,6 +110,10 @@ def _cell_runs(shell: Any) -> dict[str, Any]:
         finally:
             tracer.stop()
             tracer.clear()
+            # VizTracer leaves its hook for new threads installed until the tracer is
+            # collected, and the hook holds the tracer: without this, every thread started
+            # by the runs that follow would be hooked, and each tracer's buffers kept.
+            threading.setprofile(hook)
 
     runs["viztracer"] = viztracer
     return runs
@@ -142,7 +148,7 @@ def measure(quick: bool = False) -> dict[str, Any]:
     with asynckit.start_server() as api:
         shell = _shell(api.url)
         try:
-            medians = interleaved(_cell_runs(shell), 3 if quick else 9)
+            medians = interleaved(_cell_runs(shell), 3 if quick else 21)
             draw_s = _draw_time(shell)
         finally:
             shell.run_line_magic("unload_ext", "asynckit")
