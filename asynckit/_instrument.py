@@ -11,7 +11,7 @@ from asyncio import _get_running_loop
 from asyncio import current_task as _current_asyncio_task
 from collections.abc import Callable, Coroutine
 from sys import modules as _modules
-from time import perf_counter
+from time import perf_counter, thread_time
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
 
@@ -138,9 +138,9 @@ def work(seconds: float, label: str | None = None, *, cpu: bool = False) -> None
     This is what a blocking call does to an event loop: nothing else runs in that thread
     meanwhile. With ``cpu=False`` it waits in ``time.sleep`` (like blocking I/O, which lets
     other threads run); with ``cpu=True`` it computes, holding the GIL like any pure Python
-    computation: a fixed amount of arithmetic that takes about ``seconds`` on this machine when
-    it runs alone (measured once, at the first call), so that three threads doing it at once
-    take about three times as long. Run it in a worker thread with
+    computation, until its thread has had ``seconds`` of CPU time: about ``seconds`` when it
+    runs alone, and about three times as long when three threads compute at once, since they
+    take turns on the GIL (the wait for the GIL is not CPU time). Run it in a worker thread with
     ``await asyncio.to_thread(asynckit.work, 0.5)``; the span lands in the Timeline of the task
     that started the thread.
 
@@ -151,7 +151,8 @@ def work(seconds: float, label: str | None = None, *, cpu: bool = False) -> None
             await asyncio.to_thread(asynckit.work, 0.2)         # the loop stays free
     """
     seconds = check_seconds(seconds)
-    steps = round(seconds * _steps_per_second()) if cpu else 0  # calibrated before timing
+    if seconds == math.inf:
+        raise ValueError("work blocks its thread: seconds must be finite, got inf")
     recorder = active_recorder()
     row = recorder.row(current_task()) if recorder is not None else None
     start = perf_counter()
@@ -159,7 +160,7 @@ def work(seconds: float, label: str | None = None, *, cpu: bool = False) -> None
         recorder.begin("work", start, row)
     try:
         if cpu:
-            _compute(steps)
+            _compute_for(seconds)
         else:
             time.sleep(seconds)
     finally:
@@ -169,26 +170,16 @@ def work(seconds: float, label: str | None = None, *, cpu: bool = False) -> None
             recorder.add(name, "work", start, end, row)
 
 
-_calibration: list[float] = []
-
-
-def _compute(steps: int) -> int:
+def _compute_for(seconds: float) -> int:
+    """Pure-Python arithmetic until this thread has had ``seconds`` of CPU time. Every step
+    costs the same (small numbers throughout), and the clock is read every thousand steps,
+    less than a tenth of a millisecond apart."""
+    deadline = thread_time() + seconds
     total = 0
-    for step in range(steps):
-        total += step * step % 7
+    while thread_time() < deadline:
+        for _ in range(1_000):
+            total = (total * 31 + 7) % 65_521
     return total
-
-
-def _steps_per_second() -> float:
-    """How many _compute steps this machine runs per second, measured once."""
-    if not _calibration:
-        best = math.inf
-        for _ in range(5):  # the fastest of a few runs, least disturbed by other load
-            started = perf_counter()
-            _compute(20_000)
-            best = min(best, perf_counter() - started)
-        _calibration.append(20_000 / best)
-    return _calibration[0]
 
 
 class span:
