@@ -12,6 +12,7 @@ Nothing in asyncio or aiohttp is patched.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import shlex
 import sys
@@ -52,6 +53,7 @@ class _Parser(argparse.ArgumentParser):
         raise ValueError(message)
 
 
+@functools.cache  # built once: parsing leaves a parser as it was
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="%%timeline",
