@@ -19,9 +19,10 @@ import gc
 import statistics
 import sys
 import time
+from typing import Any
 
 import aiohttp
-from _common import interleaved
+from _common import interleaved, interval, report
 from bench_server import bare_server
 
 import asynckit
@@ -68,11 +69,11 @@ async def _batch(session: aiohttp.ClientSession, urls: list[str], bare: bool) ->
         return time.perf_counter() - started
 
 
-def efficiency(quick: bool) -> dict[str, float]:
+def efficiency(quick: bool) -> dict[str, Any]:
     """100 concurrent fetch_json from the local API, cold and warm, beside the same batch of
     bare aiohttp requests to a bare aiohttp app in a child process: the best this machine
     gives at the moment of the run."""
-    repeats = 3 if quick else 11
+    repeats = 3 if quick else 21
     times: dict[str, list[float]] = {}
 
     async def run(base: str, name: str) -> None:
@@ -96,13 +97,22 @@ def efficiency(quick: bool) -> dict[str, float]:
                 for name, base in bases.items():
                     gc.collect()
                     asyncio.run(run(base, name))
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    return {
-        "fetch_efficiency_cold_100": LATENCY / medians["asynckit_cold"],
-        "fetch_efficiency_warm_100": LATENCY / medians["asynckit_warm"],
-        "fetch_efficiency_cold_100_bare": LATENCY / medians["bare_cold"],
-        "fetch_efficiency_warm_100_bare": LATENCY / medians["bare_warm"],
-    }
+    figures: dict[str, Any] = {}
+    intervals = figures["intervals"] = {}
+    for key, name in (
+        ("fetch_efficiency_cold_100", "asynckit_cold"),
+        ("fetch_efficiency_warm_100", "asynckit_warm"),
+        ("fetch_efficiency_cold_100_bare", "bare_cold"),
+        ("fetch_efficiency_warm_100_bare", "bare_warm"),
+    ):
+        figures[key] = _efficiency(times[name])
+        intervals[key] = interval(_efficiency, times[name])
+    return figures
+
+
+def _efficiency(seconds: list[float]) -> float:
+    """The ideal (every request at once, each answered after LATENCY) over the median."""
+    return LATENCY / statistics.median(seconds)
 
 
 async def _body(url: str) -> bytes:
@@ -110,7 +120,7 @@ async def _body(url: str) -> bytes:
         return await response.read()
 
 
-def measure(quick: bool = False) -> dict[str, float]:
+def measure(quick: bool = False) -> dict[str, Any]:
     requests, repeats = (500, 3) if quick else (3_000, 7)
     with asynckit.start_server() as api:
         url = f"{api.url}/posts/1"
@@ -129,5 +139,4 @@ def measure(quick: bool = False) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    for key, value in measure(quick="--quick" in sys.argv).items():
-        print(f"{key:24} {value:10.3f}")
+    report(measure(quick="--quick" in sys.argv))

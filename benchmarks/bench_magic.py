@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import statistics
 import sys
 import tempfile
 import threading
@@ -23,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import interleaved
+from _common import interval, ratio_of_medians, report, taken_in_turns
 
 import asynckit
 
@@ -148,22 +149,24 @@ def measure(quick: bool = False) -> dict[str, Any]:
     with asynckit.start_server() as api:
         shell = _shell(api.url)
         try:
-            medians = interleaved(_cell_runs(shell), 3 if quick else 21)
+            times = taken_in_turns(_cell_runs(shell), 3 if quick else 31)
             draw_s = _draw_time(shell)
         finally:
             shell.run_line_magic("unload_ext", "asynckit")
             InteractiveShell.clear_instance()
     figures: dict[str, Any] = {
-        "cell_bare_s": medians["bare"],
-        "magic_overhead_ratio": medians["magic"] / medians["bare"],
+        "cell_bare_s": statistics.median(times["bare"]),
+        "magic_overhead_ratio": ratio_of_medians(times["magic"], times["bare"]),
         "magic_draw_s": draw_s,
+        "intervals": {
+            "magic_overhead_ratio": interval(ratio_of_medians, times["magic"], times["bare"])
+        },
     }
-    if "viztracer" in medians:
-        figures["viztracer_overhead_ratio"] = medians["viztracer"] / medians["bare"]
+    if "viztracer" in times:
+        figures["viztracer_overhead_ratio"] = ratio_of_medians(times["viztracer"], times["bare"])
     figures["export_100k_s"] = _export(quick)
     return figures
 
 
 if __name__ == "__main__":
-    for key, value in measure(quick="--quick" in sys.argv).items():
-        print(f"{key:26} {value}")
+    report(measure(quick="--quick" in sys.argv))

@@ -1,9 +1,11 @@
 """What recording costs: asynckit.sleep in a Timeline, outside one, and bare asyncio.sleep.
 
 Every figure comes from runs taken in turns, medians of repetitions, timed in CPU seconds of
-this process (``time.process_time``): each run is CPU-bound (the sleeps are 1 ms, the runs
-take 0.1 s and more), so on a quiet machine CPU and wall time agree, and on a shared one
-another process's load does not land in one run and not the other.
+this process (``time.process_time``), which leave out the time it waits for a CPU. Each run is
+CPU-bound (the sleeps are 1 ms, the runs take 0.1 s and more), so its CPU and wall times agree.
+Neither leaves out a CPU slowed down by its neighbours: on a shared virtual machine the same
+run can take from 140 to 260 ms from one round to the next. Hence the turns, the medians of
+many rounds, and the 95% interval given with each ratio (``intervals``).
 
 - ``record_us_per_span``: what recording itself costs, in microseconds per span: one task
   awaits ``asynckit.sleep(0)`` many times inside a Timeline, then the same calls outside one
@@ -28,7 +30,7 @@ import tracemalloc
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from _common import interleaved
+from _common import interleaved, interval, ratio_of_medians, report, taken_in_turns
 
 import asynckit
 
@@ -65,7 +67,7 @@ def _peak_bytes(runner: Callable[[int], Coroutine[Any, Any, None]], n: int) -> f
         tracemalloc.stop()
 
 
-def measure(quick: bool = False) -> dict[str, float]:
+def measure(quick: bool = False) -> dict[str, Any]:
     repeats = 3 if quick else 21
     small, large = (2_000, 20_000) if quick else (10_000, 100_000)
     calls = 5_000 if quick else 20_000
@@ -77,9 +79,15 @@ def measure(quick: bool = False) -> dict[str, float]:
         repeats * 2,
         time.process_time,
     )
-    times = {}
-    for n, rounds in ((small, repeats), (large, max(3, repeats // 2))):
-        times[n] = interleaved(
+    figures: dict[str, Any] = {
+        "record_us_per_span": (in_turn["inside"] - in_turn["outside"]) / calls * 1e6
+    }
+    intervals = {}
+    for key, n, rounds in (
+        ("overhead_ratio_10k", small, repeats * 2),
+        ("overhead_ratio_100k", large, max(3, repeats // 2)),
+    ):
+        times = taken_in_turns(
             {
                 "bare": lambda n=n: asyncio.run(_bare(n)),
                 "recorded": lambda n=n: asyncio.run(_recorded(n)),
@@ -87,12 +95,11 @@ def measure(quick: bool = False) -> dict[str, float]:
             rounds,
             time.process_time,
         )
-    return {
-        "record_us_per_span": (in_turn["inside"] - in_turn["outside"]) / calls * 1e6,
-        "overhead_ratio_10k": times[small]["recorded"] / times[small]["bare"],
-        "overhead_ratio_100k": times[large]["recorded"] / times[large]["bare"],
-        "rss_ratio_100k": _peak_bytes(_recorded, large) / _peak_bytes(_bare, large),
-    }
+        figures[key] = ratio_of_medians(times["recorded"], times["bare"])
+        intervals[key] = interval(ratio_of_medians, times["recorded"], times["bare"])
+    figures["rss_ratio_100k"] = _peak_bytes(_recorded, large) / _peak_bytes(_bare, large)
+    figures["intervals"] = intervals
+    return figures
 
 
 if __name__ == "__main__":
@@ -100,5 +107,4 @@ if __name__ == "__main__":
     if "--json" in sys.argv:  # how benchmarks/run.py reads it from another interpreter
         print(json.dumps({"python": platform.python_version(), **figures}))
     else:
-        for key, value in figures.items():
-            print(f"{key:24} {value:10.3f}")
+        report(figures)

@@ -134,13 +134,21 @@ def per_python_table(by_python: dict[str, dict[str, float]]) -> list[str]:
         f"| goal | {goals} |",
     ]
     for version, figures in sorted(by_python.items(), key=lambda item: _version(item[0])):
-        cells = []
-        for key in PER_PYTHON:
-            check = GOALS[key][2]
-            value = figures[key]
-            cells.append(f"{value:.3f}" if check is None or check(value) else f"**{value:.3f}**")
+        cells = [_figure(key, figures[key], figures.get("intervals", {})) for key in PER_PYTHON]
         lines.append(f"| {version} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _figure(key: str, value: float, intervals: dict[str, list[float]], bold: bool = True) -> str:
+    """A figure as the tables show it, then its 95% interval if it has one; in bold if it
+    misses its goal and ``bold`` is true."""
+    check = GOALS[key][2]
+    missed = bold and check is not None and not check(value)
+    text = f"**{value:,.3f}**" if missed else f"{value:,.3f}"
+    if key in intervals:
+        low, high = intervals[key]
+        text += f" ({low:.3f} to {high:.3f})"
+    return text
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -167,12 +175,14 @@ def course_seconds() -> dict[str, float]:
 
 
 def table(results: dict[str, Any]) -> list[str]:
-    lines = ["| key | what | measured | goal | met |", "|---|---|---|---|---|"]
+    lines = ["| key | what | measured (95% interval) | goal | met |", "|---|---|---|---|---|"]
+    intervals = results.get("intervals", {})
     for key, (what, goal, check) in GOALS.items():
         if key in results:
             value = results[key]
             met = "reported" if check is None else ("yes" if check(value) else "**no**")
-            lines.append(f"| `{key}` | {what} | {value:,.3f} | {goal} | {met} |")
+            measured = _figure(key, value, intervals, bold=False)
+            lines.append(f"| `{key}` | {what} | {measured} | {goal} | {met} |")
     for library, seconds in results.get("spawn_10k_s", {}).items():
         lines.append(
             f"| `spawn_10k_s` | 10,000 tasks in {library} (s) | {seconds:.3f} | reported | |"
@@ -250,9 +260,15 @@ def main() -> int:
     for benchmark in BENCHMARKS:
         started = time.perf_counter()
         figures = benchmark(quick)
+        results.setdefault("intervals", {}).update(figures.pop("intervals", {}))
         results.update(figures)
         print(f"{benchmark.__module__:18} {time.perf_counter() - started:6.1f} s", flush=True)
-    by_python = {results["python"]: {key: results[key] for key in PER_PYTHON}}
+    by_python = {
+        results["python"]: {
+            **{key: results[key] for key in PER_PYTHON},
+            "intervals": {k: v for k, v in results["intervals"].items() if k in PER_PYTHON},
+        }
+    }
     for python in others:
         started = time.perf_counter()
         figures = overhead_on(python, quick)
@@ -271,7 +287,9 @@ def main() -> int:
     (out / "RESULTS.md").write_text(
         f"# Benchmark results\n\nA {mode} of `make bench` on {results['date']}: Python "
         f"{results['python']}, {results['cpus']} CPUs. Each figure is a median of repetitions "
-        "taken in turns with the bare alternative, in one run.\n\n"
+        "taken in turns with the bare alternative, in one run. In brackets, for the figures "
+        "nearest their goals on a noisy machine: a 95% bootstrap interval of the figure, from "
+        "its rounds drawn again with replacement (`benchmarks/_common.py`).\n\n"
         + "\n".join(lines)
         + "\n\n## What recording costs, per Python version\n\n"
         "Measured by `bench_overhead.py` under each interpreter in turn (bold: goal missed).\n\n"
