@@ -503,8 +503,8 @@ class App:
             if failing:
                 raise _Reject(
                     503,
-                    f"simulated failure: this API fails {settings.error_rate:.0%} of requests "
-                    "at random; try again",
+                    f"simulated failure: this API fails {settings.error_rate * 100:.3g}% of "
+                    "requests at random; try again",
                 )
             return await handler(request)
         except _Reject as reject:

@@ -72,7 +72,8 @@ class Comparison:
     def __str__(self) -> str:
         label = f"{self.label}: " if self.label else ""
         return (
-            f"{label}{self.items} items, sequential {self.sequential_s:.3f} s, "
+            f"{label}{self.items} item{'' if self.items == 1 else 's'}, "
+            f"sequential {self.sequential_s:.3f} s, "
             f"concurrent {self.concurrent_s:.3f} s, speedup {self.speedup:.1f}x "
             f"of an ideal {self.ideal_speedup:.1f}x ({self.efficiency:.0%})"
         )

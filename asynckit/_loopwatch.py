@@ -80,11 +80,28 @@ class TaskTracker:
         if factory is None:
             return
         factory.pop(self)
-        self._started.clear()  # tasks still running are not recorded (the timeline is done)
+        self._record_unfinished()
         token, self._token = self._token, None
         if token is not None:
             with contextlib.suppress(ValueError):  # left in another context than entered
                 _tracking.reset(token)
+
+    def _record_unfinished(self) -> None:
+        """Record each task still running as the timeline ends as a span up to now, with the
+        detail "still running" (when it will end is not known), and stop watching them."""
+        started, self._started = self._started, {}
+        if not started:
+            return
+        now = perf_counter()
+        # A task under way is alive, so its id is its own: an entry's id is reused only after
+        # its task was collected before it finished, which asyncio reports as a bug of its own.
+        for task in asyncio.all_tasks(self.loop):
+            entry = started.get(id(task))
+            if entry is not None:
+                begun, label = entry
+                row = self.recorder.row(task)
+                label = label or task_name(task)
+                self.recorder.add(label, "task", begun, now, row, None, "still running")
 
     def watches(self, factory: LoopFactory) -> bool:
         """Whether this tracker is installed in ``factory`` (not removed, not another loop's)."""
@@ -331,9 +348,14 @@ class LagMeter:
         self._schedule()
 
     def stop(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        """Stop measuring. A wake that was due and has not run (the loop is still held up, as
+        by a blocking call at the very end of the block) counts as a last sample."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.cancel()
+            late = self._loop.time() - handle.when()
+            if late > 0:
+                self.samples.append((perf_counter(), late))
 
     def _schedule(self) -> None:
         due = self._loop.time() + self._interval

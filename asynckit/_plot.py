@@ -317,7 +317,7 @@ def _add_legend(
 
 def seconds_text(seconds: float) -> str:
     """A duration as people read it: "31 ms" below a second, "2.40 s" above."""
-    if seconds < 1:
+    if seconds < 0.9995:  # what would round to "1e+03 ms" reads "1.00 s"
         return f"{seconds * 1000:.3g} ms"
     return f"{seconds:.2f} s"
 

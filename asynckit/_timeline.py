@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import weakref
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar, Token
 from dataclasses import asdict, dataclass, fields
@@ -254,7 +255,9 @@ class Timeline:
     libraries' tasks included, as spans of kind "task" (a task factory is installed for the
     block, composed with any existing one, and restored after). Each task is recorded once:
     by the innermost such timeline of the context that creates it, or by the one entered last
-    when that context has none. Eager tasks (Python 3.12+) start before their first step.
+    when that context has none. A task still running when the block ends is recorded up to
+    that moment, with the detail "still running". Eager tasks (Python 3.12+) start before
+    their first step.
     It records as well every function the loop's default executor runs
     (``asyncio.to_thread(f)``, ``loop.run_in_executor(None, f)``) as a span of kind "thread",
     labelled with the function's name, in the row of the worker thread that ran it, and with
@@ -430,6 +433,9 @@ class Timeline:
             parts.append(
                 f"{_count(tasks, 'task')} (at most {_most_at_once(tasks):,} alive at once)"
             )
+        repeated = _repeated_requests(raw)
+        if repeated:
+            raw = [r for r in raw if id(r) not in repeated]
         requests = [r for r in raw if r[1] in REQUEST_KINDS]
         if requests:
             in_flight = _most_at_once(requests)
@@ -538,6 +544,30 @@ def _most_at_once(spans: list[Any], at: int = 2) -> int:
         if running > peak:
             peak = running
     return peak
+
+
+def _repeated_requests(raw: list[_RawSpan]) -> set[int]:
+    """The ids of the "fetch" spans whose request was also recorded as a "request" span (a
+    fetch through a session with trace_config() records both, the request inside the fetch,
+    in the same row): the summary counts each request, and each failure, once."""
+    traced: dict[Row, list[float]] = {}
+    fetches = []
+    for r in raw:
+        if r[1] == "request":
+            traced.setdefault(r[4], []).append(r[2])
+        elif r[1] == "fetch":
+            fetches.append(r)
+    if not traced or not fetches:
+        return set()
+    for starts in traced.values():
+        starts.sort()
+    repeated = set()
+    for r in fetches:
+        starts = traced.get(r[4], [])
+        first = bisect_left(starts, r[2])  # the row's first request after the fetch started
+        if first < len(starts) and starts[first] <= r[3]:
+            repeated.add(id(r))
+    return repeated
 
 
 def _count(items: list[Any] | int, noun: str) -> str:

@@ -39,6 +39,8 @@ def test_compare_under_asyncio():
     c = asyncio.run(asynckit.compare(naps(), label="naps"))
     check_naps(c)
     assert "naps: 5 items" in str(c) and "speedup" in repr(c)
+    one = asyncio.run(asynckit.compare(lambda: [asynckit.sleep(0.01)]))
+    assert str(one).startswith("1 item, sequential")
 
 
 def test_compare_under_trio():

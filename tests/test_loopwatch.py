@@ -41,6 +41,29 @@ def test_tasks_are_recorded_with_their_lifetimes_and_outcomes():
     assert tasks["failer"].label.endswith("fails")
 
 
+def test_a_task_still_running_when_the_block_ends_is_recorded_up_to_its_end():
+    async def main():
+        with asynckit.Timeline(tasks=True) as tl:
+            done = asyncio.create_task(asyncio.sleep(0.01), name="quick")
+            background = asyncio.create_task(asyncio.sleep(0.5), name="background")
+            await asyncio.sleep(0.05)
+        recorded = len(tl)
+        background.cancel()  # after the block: nothing more is recorded
+        await asyncio.gather(background, return_exceptions=True)
+        assert done.done() and len(tl) == recorded
+        return tl
+
+    tl = asyncio.run(main())
+    tasks = {s.task: s for s in tl.spans if s.kind == "task"}
+    assert set(tasks) == {"quick", "background"}
+    assert tasks["quick"].detail is None
+    running = tasks["background"]
+    assert running.detail == "still running" and running.error is None
+    assert running.label.endswith("sleep") and running.duration >= 0.04
+    assert tl.elapsed - 0.05 <= running.end <= tl.elapsed  # it ends as the block does
+    assert "2 tasks (at most 2 alive at once)" in tl.summary()
+
+
 def test_tasks_created_inside_libraries_are_seen_too():
     async def main():
         with asynckit.Timeline(tasks=True) as tl:
@@ -131,6 +154,25 @@ def test_lag_catches_a_200_ms_blocking_call():
     (at, _worst) = max(tl.lag_samples, key=lambda sample: sample[1])
     assert work.end - 0.02 <= at <= work.end + 0.1  # the late wake comes just after the block
     assert len(tl.lag_samples) >= 5
+
+
+def test_a_blocking_call_that_ends_the_block_still_shows_as_lag():
+    async def blocks_last():
+        with asynckit.Timeline(lag=True) as tl:
+            await asyncio.sleep(0.02)
+            time.sleep(0.2)  # the loop is still frozen when the block ends
+        return tl
+
+    async def never_awaits():
+        with asynckit.Timeline(lag=True) as tl:
+            time.sleep(0.2)  # a cell with no await at all
+        return tl
+
+    for main in (blocks_last, never_awaits):
+        tl = asyncio.run(main())
+        assert 0.15 <= tl.max_lag <= 0.5, main.__name__
+        (at, _worst) = max(tl.lag_samples, key=lambda sample: sample[1])
+        assert at <= tl.elapsed  # the last sample is taken as the block ends, not after
 
 
 def test_a_free_loop_has_little_lag():

@@ -235,3 +235,19 @@ def test_counted_x_values_get_whole_number_ticks():
     measured = asynckit.plot_measurements([0.5, 1.5], {"a": [1, 2]}, xlabel="s", ylabel="s")
     measured.figure.canvas.draw()
     assert not all(float(t).is_integer() for t in measured.get_xticks()), measured.get_xticks()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.0312, "31.2 ms"),
+        (0.9994, "999 ms"),
+        (0.9995, "1.00 s"),
+        (0.99999, "1.00 s"),
+        (2.4, "2.40 s"),
+    ],
+)
+def test_durations_read_in_ms_below_a_second_and_never_as_1e3_ms(seconds, text):
+    from asynckit._plot import seconds_text
+
+    assert seconds_text(seconds) == text

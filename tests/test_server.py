@@ -434,6 +434,12 @@ async def test_error_rate_answers_json_503() -> None:
     assert status == 503
     assert "fails 100% of requests" in data["error"]
     assert headers["Content-Type"].startswith("application/json")
+    async with serve(error_rate=0.004, seed=1) as api, session() as client:
+        for _ in range(2_000):  # about 8 of them fail
+            status, headers, data = await get(client, f"{api.url}/users/1")
+            if status == 503:
+                break
+    assert "fails 0.4% of requests" in data["error"]  # not rounded to "0%"
 
 
 @pytest.mark.parametrize("code", [400, 404, 418, 500, 503, 599])

@@ -87,6 +87,50 @@ def test_an_error_status_and_a_refused_connection_are_marked(api):
     assert "Error" in refused.error
 
 
+def test_fetch_through_a_traced_session_counts_each_request_once(api):
+    # asynckit.fetch records a "fetch" span and the trace config a "request" span inside it:
+    # two spans, one request.
+    async def main():
+        config = asynckit.trace_config()
+        async with aiohttp.ClientSession(trace_configs=[config]) as session:
+            with asynckit.Timeline() as together:
+                await asyncio.gather(
+                    *(asynckit.fetch(session, f"{api.url}/posts/{i}") for i in (1, 2, 3))
+                )
+            with asynckit.Timeline() as in_turn:
+                for i in (1, 2):
+                    await asynckit.fetch_json(session, f"{api.url}/posts/{i}")
+            with asynckit.Timeline() as failing:
+                with pytest.raises(asynckit.FetchError):
+                    await asynckit.fetch(session, f"{api.url}/posts/1?fail=500")
+                await asynckit.fetch(session, f"{api.url}/posts/1")
+        return together, in_turn, failing
+
+    together, in_turn, failing = asyncio.run(main())
+    assert [s.kind for s in together.spans].count("request") == 3
+    assert [s.kind for s in together.spans].count("fetch") == 3  # both kept, and drawn
+    assert "· 3 requests (at most 3 in flight)" in together.summary()
+    assert "· 2 requests (at most 1 in flight)" in in_turn.summary()
+    assert "· 2 requests (at most 1 in flight) · 1 failed span" in failing.summary()
+
+
+def test_fetch_and_a_traced_request_in_one_task_count_as_two(api):
+    async def main():
+        config = asynckit.trace_config()
+        async with (
+            aiohttp.ClientSession() as plain,
+            aiohttp.ClientSession(trace_configs=[config]) as traced,
+        ):
+            with asynckit.Timeline() as tl:
+                await asynckit.fetch(plain, f"{api.url}/posts/1")  # a fetch, untraced
+                async with traced.get(f"{api.url}/posts/2") as response:  # traced, no fetch
+                    await response.read()
+        return tl
+
+    tl = asyncio.run(main())
+    assert "· 2 requests (at most 1 in flight)" in tl.summary()
+
+
 def test_outside_a_timeline_nothing_is_recorded_and_requests_work(api):
     async def main():
         config = asynckit.trace_config()
