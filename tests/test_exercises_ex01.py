@@ -80,6 +80,16 @@ async def count_down(log):
 """,
         "never awaited",
     ),
+    "asyncio.sleep, which the check cannot see": (
+        "q3",
+        """
+async def count_down(log):
+    for i in (3, 2, 1):
+        log.append(i)
+        await asyncio.sleep(0.05)
+""",
+        "asyncio.sleep waits the same, but leaves no trace",
+    ),
     "sleeps at once": (
         "q3",
         """

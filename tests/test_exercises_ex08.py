@@ -53,7 +53,25 @@ def spawn(coro, *, name=None):
     spawned.add(task)
     return task
 """,
-        "still holds 2 finished task(s)",
+        "still holds 3 finished task(s)",
+    ),
+    "cancelled task asked for its exception": (
+        SPAWN_CHECK,
+        """
+spawned, failures = set(), []
+
+def on_done(task):
+    spawned.discard(task)
+    if task.exception() is not None:
+        failures.append((task.get_name(), task.exception()))
+
+def spawn(coro, *, name=None):
+    task = asyncio.create_task(coro, name=name)
+    spawned.add(task)
+    task.add_done_callback(on_done)
+    return task
+""",
+        "ask task.cancelled() first",
     ),
     "exception never retrieved": (
         SPAWN_CHECK,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import math
+import numbers
+from decimal import Decimal
 from typing import Any
 
 from .. import Timeline, compare, run, sleep
@@ -146,8 +148,11 @@ async def _ideal_speedup(ideal_speedup: Any) -> str:
         predicted = ideal_speedup(list(delays))
         if predicted is None:
             raise Mistake("ideal_speedup(delays) returned None: return the speedup, a number")
-        if not isinstance(predicted, int | float):
-            raise Mistake(f"ideal_speedup({delays}) returned a {type(predicted).__name__}")
+        if isinstance(predicted, bool) or not isinstance(predicted, numbers.Real | Decimal):
+            raise Mistake(
+                f"ideal_speedup({delays}) returned a {type(predicted).__name__}, not a number"
+            )
+        predicted = float(predicted)
         if not math.isclose(predicted, ideal, rel_tol=0.01):
             raise Mistake(
                 f"ideal_speedup({delays}) returned {predicted:.2f}, where the ideal is "
@@ -156,7 +161,8 @@ async def _ideal_speedup(ideal_speedup: Any) -> str:
     delays = PREDICTIONS[0][0]
     measured = await compare(lambda: [sleep(d) for d in delays])
     return (
-        f"your predictions match; for {delays} you predicted {ideal_speedup(list(delays)):.1f}x, "
+        f"your predictions match; for {delays} you predicted "
+        f"{float(ideal_speedup(list(delays))):.1f}x, "
         f"and compare measured {measured.speedup:.1f}x"
     )
 

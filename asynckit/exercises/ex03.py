@@ -165,6 +165,8 @@ async def _all_or_raise(answer: Any) -> str:
             "the two functions ran one after another: spawn them all into the TaskGroup "
             "before the block ends, so they run together"
         )
+    if isinstance(results, tuple):  # the statement asks for the results, not a list
+        results = list(results)
     if results != ["x", "y"]:
         order = (
             ": return them in the order of the functions (task.result, or g.results), not the "

@@ -63,7 +63,7 @@ async def _users_within(answer: Any) -> str:
         peak = api.stats()["peak_in_flight"]
         ids = (
             [u.get("id") if isinstance(u, dict) else u for u in users]
-            if isinstance(users, list)
+            if isinstance(users, list | tuple)
             else None
         )
         if ids != [1, 2, 3]:

@@ -221,7 +221,10 @@ async def _spawn(spawn: Any, spawned: Any = None, failures: Any = None) -> str:
         del started, listening  # the check keeps no reference: spawn must
         spawn(charging, name="charge -5")
         del charging
+        stopped = spawn(sleep(10), name="stopped")  # cancelled: neither a failure nor an error
         await asyncio.sleep(0)
+        stopped.cancel()
+        del stopped
         gc.collect()
         for signal in list(listeners):
             signal.set()
@@ -238,6 +241,13 @@ async def _spawn(spawn: Any, spawned: Any = None, failures: Any = None) -> str:
             "the listener task was garbage-collected while it waited (the loop reported: "
             f"{'; '.join(reports) or 'nothing'}): keep a strong reference to every task "
             "spawn starts, in the set spawned"
+        )
+    raised = [r for r in reports if r.startswith("Exception in callback")]
+    if raised:
+        raise Mistake(
+            f"the done callback raised when the task 'stopped' was cancelled ({raised[0]}): "
+            "task.exception() raises CancelledError on a cancelled task, so ask "
+            "task.cancelled() first"
         )
     if spawned:
         raise Mistake(
