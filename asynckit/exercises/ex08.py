@@ -223,7 +223,8 @@ async def _spawn(spawn: Any, spawned: Any = None, failures: Any = None) -> str:
         del charging
         stopped = spawn(sleep(10), name="stopped")  # cancelled: neither a failure nor an error
         await asyncio.sleep(0)
-        stopped.cancel()
+        if isinstance(stopped, asyncio.Task):
+            stopped.cancel()
         del stopped
         gc.collect()
         for signal in list(listeners):
