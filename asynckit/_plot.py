@@ -51,6 +51,9 @@ _LAG = "#C44E52"
 _LINK = "#555555"
 #: Past this many rows in one timeline, spans are packed into lanes instead of one row per task.
 MAX_ROWS = 40
+#: Past this many lanes, the lanes share this many rows' height, so that the rows below them (a
+#: thread's, and the loop lag's, then two rows high) stay readable.
+LANES_HEIGHT = 30
 BAR_HEIGHT = 0.7
 DPI = 100
 
@@ -126,15 +129,34 @@ class _Drawable(Protocol):
 
 @dataclass
 class _Layout:
-    """Where everything goes: row names top to bottom, the header row and name of each
-    timeline (when there are several), the row of each lag trace, each span's row, and the
-    links from a task to its work in a thread: (time, the task's row, the thread's row)."""
+    """Where everything goes: row names top to bottom, where each row's middle is on the y
+    axis and how high it is, the header row and name of each timeline (when there are
+    several), the row of each lag trace, each span's row, and the links from a task to its
+    work in a thread: (time, the task's row, the thread's row).
+
+    A row is one unit high, its middle at its index, except past LANES_HEIGHT packed lanes:
+    they share LANES_HEIGHT units, and the loop lag's row below them is two units high."""
 
     rows: list[str] = field(default_factory=list)
+    middles: list[float] = field(default_factory=list)
+    heights: list[float] = field(default_factory=list)
     headers: list[tuple[int, str]] = field(default_factory=list)
     lag_rows: list[tuple[int, Timeline]] = field(default_factory=list)
     placed: list[tuple[Span, int]] = field(default_factory=list)
     links: list[tuple[float, int, int]] = field(default_factory=list)
+
+    def add_rows(self, names: Sequence[str], height: float = 1.0) -> None:
+        """Add rows of that height below the others."""
+        top = self.bottom
+        for index, name in enumerate(names):
+            self.rows.append(name)
+            self.middles.append(top + (index + 0.5) * height)
+            self.heights.append(height)
+
+    @property
+    def bottom(self) -> float:
+        """The y of the lowest row's bottom edge (the top row's top edge is at -0.5)."""
+        return self.middles[-1] + self.heights[-1] / 2 if self.rows else -0.5
 
     @property
     def kinds(self) -> list[str]:
@@ -158,11 +180,15 @@ def _lay_out(timelines: Sequence[Timeline], rows: str) -> _Layout:
     for index, timeline in enumerate(timelines):
         if len(timelines) > 1:
             layout.headers.append((len(layout.rows), timeline.name or f"timeline {index + 1}"))
-            layout.rows.append("")
+            layout.add_rows([""])
         spans = timeline.spans
         names, rows_of = _assign_rows(spans, rows)
         first_row = len(layout.rows)
-        layout.rows.extend(_readable(names, timeline) if rows in ("auto", "task") else names)
+        shown = _readable(names, timeline) if rows in ("auto", "task") else names
+        lanes = _lane_count(names, spans, rows)
+        squeezed = lanes > LANES_HEIGHT
+        layout.add_rows(shown[:lanes], LANES_HEIGHT / lanes if squeezed else 1.0)
+        layout.add_rows(shown[lanes:])
         layout.placed.extend((s, first_row + r) for s, r in rows_of)
         if rows == "task" or (rows == "auto" and not _too_many_rows(spans)):
             task_row = {name: r for r, name in reversed(list(enumerate(names)))}  # tasks first
@@ -173,8 +199,18 @@ def _lay_out(timelines: Sequence[Timeline], rows: str) -> _Layout:
             )
         if timeline.lag:
             layout.lag_rows.append((len(layout.rows), timeline))
-            layout.rows.append(f"loop lag\n(max {timeline.max_lag * 1000:.0f} ms)")
+            name = f"loop lag\n(max {timeline.max_lag * 1000:.0f} ms)"
+            layout.add_rows([name], 2.0 if squeezed else 1.0)
     return layout
+
+
+def _lane_count(names: Sequence[str], spans: Sequence[Span], rows: str) -> int:
+    """How many of the rows ``_assign_rows`` gave are packed lanes (they come first)."""
+    if rows == "lanes":
+        return len(names)
+    if rows == "auto" and _too_many_rows(spans):
+        return len(names) - len({s.lane for s in spans if s.task is None})
+    return 0
 
 
 def _draw(ax: Axes, layout: _Layout, ideal: float | None) -> dict[str, str]:
@@ -190,7 +226,7 @@ def _draw(ax: Axes, layout: _Layout, ideal: float | None) -> dict[str, str]:
         behind = kind in ("task", "thread")  # behind the spans run in that task or call
         ax.add_collection(
             PolyCollection(
-                _boxes(np, chosen, 0.92 if behind else BAR_HEIGHT),
+                _boxes(np, layout, chosen, 0.92 if behind else BAR_HEIGHT),
                 facecolors=colours[kind],
                 edgecolors=_darker(colours[kind]),
                 linewidths=0.6,  # parts back-to-back spans; a span too short still shows
@@ -203,7 +239,7 @@ def _draw(ax: Axes, layout: _Layout, ideal: float | None) -> dict[str, str]:
         if chosen:
             ax.add_collection(
                 PolyCollection(
-                    _boxes(np, chosen, BAR_HEIGHT),
+                    _boxes(np, layout, chosen, BAR_HEIGHT),
                     facecolors="none",
                     edgecolors=colour,
                     hatch=hatch,
@@ -212,9 +248,9 @@ def _draw(ax: Axes, layout: _Layout, ideal: float | None) -> dict[str, str]:
                 )
             )
     for row, timeline in layout.lag_rows:
-        _draw_lag(ax, np, row, timeline)
+        _draw_lag(ax, np, layout.middles[row], layout.heights[row], timeline)
     if layout.links:
-        _draw_links(ax, np, layout.links)
+        _draw_links(ax, np, layout)
 
     end = layout.end
     if ideal is not None:
@@ -229,19 +265,20 @@ def _draw(ax: Axes, layout: _Layout, ideal: float | None) -> dict[str, str]:
 def _draw_rows(ax: Axes, layout: _Layout) -> None:
     """The y axis: row names (or a count, past MAX_ROWS rows), and each timeline's header."""
     row_names = layout.rows
-    ax.set_ylim(len(row_names) - 0.5 if row_names else 0.5, -0.5)
+    ax.set_ylim(layout.bottom if row_names else 0.5, -0.5)
     ax.set_xlabel("time (s)")
     if len(row_names) <= MAX_ROWS:
-        ax.set_yticks(range(len(row_names)), row_names)
+        ax.set_yticks(layout.middles, row_names)
     else:
-        ax.set_yticks(*_named_past_max(row_names))
+        ax.set_yticks(*_named_past_max(layout))
         ax.set_ylabel(f"{len(layout.placed)} spans in {len(row_names)} rows")
     for row, name in layout.headers:
+        middle = layout.middles[row]
         if row:
-            ax.axhline(row - 0.5, color="#999999", linewidth=0.8)
+            ax.axhline(middle - layout.heights[row] / 2, color="#999999", linewidth=0.8)
         ax.annotate(
             name,
-            xy=(0.0, row),
+            xy=(0.0, middle),
             xycoords=("axes fraction", "data"),
             xytext=(4, 0),
             textcoords="offset points",
@@ -255,9 +292,10 @@ def _draw_rows(ax: Axes, layout: _Layout) -> None:
     ax.tick_params(axis="y", length=0)
 
 
-def _named_past_max(row_names: Sequence[str]) -> tuple[list[float], list[str]]:
+def _named_past_max(layout: _Layout) -> tuple[list[float], list[str]]:
     """Where the y axis names rows when the tasks' rows are packed lanes: each loop-lag row,
     and each timeline's thread rows, as one name ("6 threads") in the middle of them."""
+    row_names, middles = layout.rows, layout.middles
     ticks: list[float] = []
     names: list[str] = []
     run: list[int] = []  # thread rows one after the other
@@ -266,11 +304,11 @@ def _named_past_max(row_names: Sequence[str]) -> tuple[list[float], list[str]]:
             run.append(row)
             continue
         if run:
-            ticks.append(sum(run) / len(run))
+            ticks.append((middles[run[0]] + middles[run[-1]]) / 2)
             names.append(row_names[run[0]] if len(run) == 1 else f"{len(run)} threads")
             run = []
         if name.startswith("loop lag"):
-            ticks.append(row)
+            ticks.append(middles[row])
             names.append(name)
     return ticks, names
 
@@ -459,35 +497,40 @@ def _darker(colour: str) -> tuple[float, float, float]:
     return (red * 0.6, green * 0.6, blue * 0.6)
 
 
-def _draw_lag(ax: Axes, np: Any, row: int, timeline: Timeline) -> None:
-    """The loop's lag as a filled trace inside its row, whose height stands for the worst lag
-    (at least 20 ms, so that a free loop reads as flat)."""
+def _draw_lag(ax: Axes, np: Any, middle: float, height: float, timeline: Timeline) -> None:
+    """The loop's lag as a filled trace inside its row (its middle at ``middle``), whose
+    height stands for the worst lag (at least 20 ms, so that a free loop reads as flat)."""
     samples = np.array(timeline.lag_samples, dtype=float).reshape(-1, 2)
     scale = max(timeline.max_lag, 0.02)
-    base = row + 0.45
-    heights = base - 0.9 * samples[:, 1] / scale
+    base = middle + 0.45 * height
+    heights = base - 0.9 * height * samples[:, 1] / scale
     # A late wake at time t means the loop was held up for the lag before it: steps, not ramps.
     ax.fill_between(samples[:, 0], base, heights, step="pre", color=_LAG, alpha=0.35, lw=0)
     ax.plot(samples[:, 0], heights, drawstyle="steps-pre", color=_LAG, linewidth=1)
 
 
-def _draw_links(ax: Axes, np: Any, links: Sequence[tuple[float, int, int]]) -> None:
+def _draw_links(ax: Axes, np: Any, layout: _Layout) -> None:
     """A thin line from a task's row, where it handed work to a thread, to the near edge of
     that work's bar in the thread's row (drawn 0.92 high, behind what ran inside it)."""
     from matplotlib.collections import LineCollection
 
-    at, task_row, thread_row = np.array(links, dtype=float).reshape(-1, 3).T
+    middles = np.array(layout.middles, dtype=float)
+    at, task_index, thread_index = np.array(layout.links, dtype=float).reshape(-1, 3).T
+    task_row, thread_row = middles[task_index.astype(int)], middles[thread_index.astype(int)]
     edge = np.where(thread_row > task_row, thread_row - 0.46, thread_row + 0.46)
     segments = np.stack([np.column_stack((at, task_row)), np.column_stack((at, edge))], axis=1)
     ax.add_collection(LineCollection(segments, colors=_LINK, linewidths=0.8, zorder=1.5))
     ax.scatter(at, task_row, s=8, color=_LINK, linewidths=0, zorder=4)
 
 
-def _boxes(np: Any, placed: Sequence[tuple[Span, int]], height: float) -> Any:
-    """Rectangles (N, 4, 2) for spans at their rows, built with numpy in one go."""
+def _boxes(np: Any, layout: _Layout, placed: Sequence[tuple[Span, int]], height: float) -> Any:
+    """Rectangles (N, 4, 2) for spans at their rows, ``height`` of their row's height, built
+    with numpy in one go."""
     data = np.array([(s.start, s.end, r) for s, r in placed], dtype=float).reshape(-1, 3)
-    x0, x1, y = data[:, 0], data[:, 1], data[:, 2]
-    low, high = y - height / 2, y + height / 2
+    x0, x1, rows = data[:, 0], data[:, 1], data[:, 2].astype(int)
+    y = np.array(layout.middles, dtype=float)[rows]
+    half = np.array(layout.heights, dtype=float)[rows] * height / 2
+    low, high = y - half, y + half
     return np.stack(
         [np.column_stack(p) for p in ((x0, low), (x1, low), (x1, high), (x0, high))], axis=1
     )

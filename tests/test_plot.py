@@ -180,10 +180,42 @@ def test_thread_rows_go_below_the_tasks_with_a_line_from_the_task_that_handed_wo
     for i in range(3):
         handed_over(many._recorder, "crunch", many._origin, f"asyncio_{i}", "task 0")
     ax = asynckit.plot_timeline(many)
-    # Rows too thin to name one by one: the threads' rows (100 to 102) named together.
+    # Rows too thin to name one by one: the threads' rows named together, in their middle
+    # (the 100 lanes share 30 rows' height, from -0.5 to 29.5; the threads follow).
     assert [t.get_text() for t in ax.get_yticklabels()] == ["3 threads"]
-    assert list(ax.get_yticks()) == [101]
+    assert list(ax.get_yticks()) == [pytest.approx(31)]
     assert ax.get_ylabel() == "103 spans in 103 rows"
+
+
+@pytest.mark.parametrize("threads", [1, 2, 6])
+def test_past_thirty_lanes_the_rows_below_them_keep_a_readable_height(threads):
+    # A busy cell: 1,000 tasks at once (1,000 lanes), work in threads, the loop's lag.
+    tl = synthetic(2_000, 1_000)
+    for i in range(threads):
+        tl._recorder.spans.append(
+            ("crunch", "thread", tl._origin, tl._origin + 0.02, None, f"asyncio_{i}")
+        )
+    tl.lag = True
+    tl._loaded_lag = [(0.001 * i, 0.03 if i == 5 else 0.0) for i in range(20)]
+    fig = Figure(figsize=asynckit._plot.figure_size(tl), dpi=100)
+    ax = asynckit.plot_timeline(tl, ax=fig.add_subplot())
+    fig.canvas.draw()
+    pixels_per_row = abs(ax.transData.transform((0, 1))[1] - ax.transData.transform((0, 0))[1])
+    # Each thread's row is a unit high, the lag's two: a unit is 1/(30 + threads + 2) of the
+    # axes, where a row per lane would have left it 1/(1,000 + threads + 1).
+    assert pixels_per_row > 10
+    (thread_bars,) = [c for c in ax.collections if c.get_label() == "thread"]
+    heights = [abs(p.vertices[2][1] - p.vertices[0][1]) for p in thread_bars.get_paths()]
+    assert heights == [pytest.approx(0.92)] * threads
+    lanes = [c for c in ax.collections if c.get_label() in ("sleep", "fetch")]
+    assert sum(len(c.get_paths()) for c in lanes) == 2_000
+    lowest_lane = max(p.vertices[:, 1].max() for c in lanes for p in c.get_paths())
+    assert lowest_lane <= 29.5  # the lanes share 30 rows' height
+    # The names on the y axis do not run into each other.
+    labels = ax.get_yticklabels()
+    assert labels[0].get_text() == ("thread asyncio_0" if threads == 1 else f"{threads} threads")
+    assert labels[1].get_text().startswith("loop lag")
+    assert not labels[0].get_window_extent().overlaps(labels[1].get_window_extent())
 
 
 def test_measurements_are_drawn_beside_their_ideal_in_the_same_colour():
