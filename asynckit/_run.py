@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import contextvars
 import inspect
+import signal
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 __all__ = ["run"]
@@ -69,16 +70,38 @@ def _run_in_worker_thread(coro: Coroutine[Any, Any, T]) -> T:
 
     threading.Thread(target=target, name="asynckit.run", daemon=True).start()
     try:
-        while not finished.wait(0.1):  # wakes now and then, so an interrupt is seen at once
-            pass
-    except BaseException:  # KeyboardInterrupt from the kernel: cancel, wait, re-raise
+        with _interruptible():
+            while not finished.wait(0.1):  # wakes now and then, so an interrupt is seen at once
+                pass
+    except BaseException as exc:  # KeyboardInterrupt from the kernel: cancel, wait, re-raise
         with contextlib.suppress(RuntimeError):  # the loop closed: it had finished anyway
             loop.call_soon_threadsafe(_cancel_all, loop)
         finished.wait()
+        if isinstance(exc, KeyboardInterrupt):  # its traceback would end inside threading
+            raise KeyboardInterrupt("run() cancelled the coroutine it was running") from None
         raise
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """While the caller's loop is held up waiting, let Ctrl-C (a kernel interrupt) raise
+    KeyboardInterrupt here. ipykernel runs a cell that awaits with a SIGINT handler of its own,
+    which only asks the held-up loop to cancel the cell, later: it would never be heard."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous) or previous is signal.default_int_handler:
+        yield  # ignored, the process's default, or already raising KeyboardInterrupt
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:

@@ -2,7 +2,10 @@
 
 import _thread
 import asyncio
+import os
+import signal
 import threading
+import time
 
 import pytest
 
@@ -109,3 +112,36 @@ def test_an_interrupt_cancels_the_coroutine_and_leaves_no_thread():
     for worker in workers:
         worker.join(5)
     assert not [w for w in workers if w.is_alive()]
+
+
+def test_an_interrupt_is_heard_in_a_cell_that_awaits():
+    # ipykernel runs a cell that awaits with its own SIGINT handler, which only schedules a
+    # cancel on the kernel's loop: run() holds that loop up, so it must hear the interrupt.
+    cleaned, scheduled = [], []
+
+    async def long_job():
+        try:
+            await asyncio.sleep(30)
+        finally:
+            cleaned.append(True)
+
+    async def cell():
+        loop = asyncio.get_running_loop()
+
+        def kernel_handler(signum, frame):  # what ipykernel's _cancel_on_sigint installs
+            scheduled.append(True)
+            loop.call_soon_threadsafe(lambda: None)
+
+        previous = signal.signal(signal.SIGINT, kernel_handler)
+        try:
+            threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+            started = time.perf_counter()
+            with pytest.raises(KeyboardInterrupt):
+                asynckit.run(long_job())
+            assert time.perf_counter() - started < 15  # heard, not the 30 s of the job
+            assert signal.getsignal(signal.SIGINT) is kernel_handler  # put back
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    asyncio.run(cell())
+    assert cleaned == [True] and scheduled == []
