@@ -6,19 +6,24 @@ before IPython reads the cell, by a call that starts a Timeline, and the rest of
 as any cell does (top-level ``await`` and the displayed last value included). When the cell is
 over, however it ended (finished, raised, or interrupted), the kernel's ``post_execute`` event
 closes the Timeline, which takes the task factory and the lag meter off the loop, and shows it.
-Nothing in asyncio or aiohttp is patched.
+A cell that raises is closed earlier, as IPython is about to draw its traceback (through the
+shell's custom exception handler, passed on to the shell's own, if any): drawing it blocks the
+loop, and is not the cell's doing. Nothing in asyncio or aiohttp is patched.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import keyword
+import os
 import re
 import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from threading import current_thread
+from types import TracebackType
 from typing import Any, NoReturn
 
 from ._errors import AsynckitError
@@ -35,12 +40,36 @@ _WATCHED_KINDS = ("task", "thread", *REQUEST_KINDS)
 
 @dataclass
 class _Recording:
-    """A %%timeline cell under way: its Timeline and what to do with it at the end."""
+    """A %%timeline cell under way: its Timeline, what to do with it at the end, the file
+    name the cell's code runs under, and the shell's own custom exception handling, if any
+    (the exception types and the handler), to pass errors on to and put back."""
 
     timeline: Timeline
     options: argparse.Namespace
     mentioned: tuple[str, ...]
     shell: Any
+    cell_file: str | None = None
+    custom_exc: tuple[tuple[type[BaseException], ...], Any] | None = None
+    stopped: bool = False
+
+    def stop(self) -> None:
+        """Stop recording (once): the loop gets back its task factory, the lag meter stops."""
+        if not self.stopped:
+            self.stopped = True
+            self.timeline.__exit__(None, None, None)
+
+    def catch_errors(self) -> None:
+        """Have the shell hand this cell's errors to :func:`_cell_raised` first."""
+        if self.shell is None or not hasattr(self.shell, "set_custom_exc"):
+            return
+        self.custom_exc = (self.shell.custom_exceptions, self.shell.CustomTB)
+        self.shell.set_custom_exc((BaseException,), _cell_raised)
+
+    def release_errors(self) -> None:
+        """Give the shell back its own custom exception handling."""
+        if self.custom_exc is not None:
+            self.shell.custom_exceptions, self.shell.CustomTB = self.custom_exc
+            self.custom_exc = None
 
 
 _recording: list[_Recording] = []  # the cell being recorded, if any (at most one)
@@ -141,8 +170,12 @@ def begin(line: str = "", mentioned: Sequence[str] = ()) -> None:
         options = _parser().parse_args(shlex.split(line))
     except (argparse.ArgumentError, ValueError) as error:
         raise _usage_error(f"%%timeline: {error}. {_parser().format_usage().strip()}") from None
-    if options.out is not None and not options.out.isidentifier():
+    if options.out is not None and (
+        not options.out.isidentifier() or keyword.iskeyword(options.out)
+    ):
         raise _usage_error(f"%%timeline --out takes a variable name, not {options.out!r}")
+    if options.save is not None:
+        options.save = os.path.expanduser(options.save)
     finish(show=False)  # a recording left open (a cell run silently) ends here
     # Tasks and lag are the running loop's; a shell that runs no loop (a terminal IPython
     # running a cell without await) records the instrumented spans alone.
@@ -154,7 +187,10 @@ def begin(line: str = "", mentioned: Sequence[str] = ()) -> None:
         live=options.live,
     )
     tl.__enter__()
-    _recording.append(_Recording(tl, options, tuple(mentioned), _shell()))
+    caller = sys._getframe(1)  # the cell's own code, whose first line this call is
+    recording = _Recording(tl, options, tuple(mentioned), _shell(), caller.f_code.co_filename)
+    recording.catch_errors()
+    _recording.append(recording)
 
 
 def finish(show: bool = True) -> Timeline | None:
@@ -164,8 +200,9 @@ def finish(show: bool = True) -> Timeline | None:
     if not _recording:
         return None
     recording = _recording.pop()
+    recording.release_errors()
+    recording.stop()
     tl = recording.timeline
-    tl.__exit__(None, None, None)
     if not show:
         return tl
     options = recording.options
@@ -191,6 +228,37 @@ def finish(show: bool = True) -> Timeline | None:
 
 def _post_execute() -> None:
     finish()
+
+
+def _cell_raised(
+    shell: Any,
+    etype: type[BaseException],
+    value: BaseException,
+    tb: TracebackType | None,
+    tb_offset: int | None = None,
+) -> Any:
+    """The shell's custom exception handler while a %%timeline cell runs: the cell's code is
+    over, so stop recording before the traceback is drawn, then draw it as the shell would."""
+    recording = _recording[-1] if _recording else None
+    if recording is not None and _raised_in(tb, recording.cell_file):
+        recording.stop()  # not a cell run from inside this one (shell.run_cell(...))
+    if recording is not None and recording.custom_exc is not None:
+        types, handler = recording.custom_exc
+        if types and issubclass(etype, types):
+            return handler(etype, value, tb, tb_offset=tb_offset)
+    shell.showtraceback((etype, value, tb), tb_offset=tb_offset, running_compiled_code=True)
+    return None
+
+
+def _raised_in(tb: TracebackType | None, filename: str | None) -> bool:
+    """Whether a frame of the traceback runs code of that file (any, when it is None)."""
+    if filename is None:
+        return True
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _unseen(tl: Timeline, mentioned: Sequence[str]) -> str:

@@ -385,3 +385,67 @@ def test_the_registered_magic_explains_itself_when_reached_directly(shell):
     with contextlib.suppress(Exception), pytest.raises(asynckit.AsynckitError):
         shell.run_cell_magic("timeline", "", "x = 1")
     assert "--lag" in shell.find_cell_magic("timeline").__doc__
+
+
+def test_a_cell_that_raises_stops_recording_before_its_traceback_is_drawn(shell, monkeypatch):
+    # Drawing a traceback holds the loop up for a while: it is not the cell's doing, and must
+    # not show as the cell's loop lag nor in its wall time.
+    from asynckit import _magic
+
+    seen = []
+    draw = shell.showtraceback
+
+    def showtraceback(*args, **kwargs):
+        seen.append([r.timeline._recorder.closed for r in _magic._recording])
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(shell, "showtraceback", showtraceback)
+
+    class Own(Exception):
+        pass
+
+    handled = []
+    shell.set_custom_exc((Own,), lambda shell, *exc, tb_offset=None: handled.append(exc[0]))
+    own_handler = (shell.custom_exceptions, shell.CustomTB)
+
+    async def main():
+        shell.user_ns.update(asynckit=asynckit, Own=Own)
+        raised = await run_cell(
+            shell, "%%timeline --lag --out raised\nawait asynckit.sleep(0.01)\n1 / 0\n"
+        )
+        cancelled = await run_cell(
+            shell, "%%timeline --out cancelled\nawait asynckit.sleep(10)\n", cancel_after=0.05
+        )
+        own = await run_cell(shell, "%%timeline --out own\nraise Own('theirs')\n")
+        # The error of a cell run from inside the recorded one is not the end of it.
+        inner = await run_cell(shell, "%%timeline --out outer\nget_ipython().run_cell('1 / 0')\n")
+        return raised, cancelled, own, inner
+
+    shell.user_ns["get_ipython"] = lambda: shell
+    raised, cancelled, own, inner = asyncio.run(main())
+    assert isinstance(raised.error_in_exec, ZeroDivisionError)
+    assert isinstance(cancelled.error_in_exec, asyncio.CancelledError)
+    assert isinstance(own.error_in_exec, Own) and handled == [Own]  # the shell's own handler
+    assert inner.success
+    # Drawn three times: the closed recording's traceback, the cancelled one's, and the inner
+    # cell's while the outer one still recorded. The error of type Own went to its handler.
+    assert seen == [[True], [True], [False]]
+    assert (shell.custom_exceptions, shell.CustomTB) == own_handler  # put back
+    tl = shell.user_ns["raised"]
+    assert tl.max_lag < 0.5 * tl.elapsed  # what drawing the traceback blocked is not in it
+
+
+def test_save_understands_a_home_path_and_out_refuses_keywords(shell, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    async def main():
+        shell.user_ns["asynckit"] = asynckit
+        saved = await run_cell(
+            shell, "%%timeline --save ~/cell.json\nawait asynckit.sleep(0.01, label='a')\n"
+        )
+        keyword = await run_cell(shell, "%%timeline --out class\nx = 1\n")
+        return saved, keyword
+
+    saved, keyword = asyncio.run(main())
+    assert saved.success and (tmp_path / "cell.json").exists()
+    assert not keyword.success and "class" not in shell.user_ns
