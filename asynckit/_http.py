@@ -197,8 +197,9 @@ async def fetch(
     Records a span of kind "fetch" (labelled with the URL's path unless ``label`` is given)
     whose detail is the HTTP status. An error status, a timeout (the session's own timeout
     applies) or a refused connection raises :class:`FetchError`, and the span records it.
-    ``timeout`` (seconds) bounds this request alone; without it the session's timeout applies.
-    The session stays the caller's: fetch never opens or closes one.
+    ``timeout`` (seconds, more than 0) bounds this request alone; without it, or with
+    ``math.inf``, the session's timeout applies. The session stays the caller's: fetch never
+    opens or closes one.
 
     Example::
 
@@ -227,6 +228,23 @@ async def fetch_json(
     return await _get(session, url, label, timeout, parse=True)
 
 
+def _check_timeout(timeout: object) -> float | None:
+    """A fetch's own timeout in seconds, or None for none of its own (None or math.inf)."""
+    if timeout is None:
+        return None
+    try:
+        seconds = check_seconds(timeout, "timeout")  # a TypeError for what is not a number
+    except ValueError:
+        seconds = math.nan
+    # aiohttp reads 0 as no timeout at all, and cannot take inf: neither reaches it.
+    if not seconds > 0:
+        raise ValueError(
+            f"timeout must be more than 0 seconds, got {timeout!r}: give the seconds this "
+            "request may take, or None (or math.inf) to leave it to the session's timeout"
+        )
+    return None if seconds == math.inf else seconds
+
+
 async def _get(
     session: aiohttp.ClientSession,
     url: str,
@@ -241,9 +259,10 @@ async def _get(
         )
     if not isinstance(url, str):
         raise TypeError(f"url must be a str, not {type(url).__name__}")
+    timeout = _check_timeout(timeout)
     options: dict[str, Any] = {}
     if timeout is not None:
-        options["timeout"] = aiohttp.ClientTimeout(total=check_seconds(timeout, "timeout"))
+        options["timeout"] = aiohttp.ClientTimeout(total=timeout)
     try:
         parts = urlsplit(url)
     except ValueError:  # "http://[::1", say
@@ -330,6 +349,12 @@ async def fetch_all(
         raise TypeError("urls must be a list of URL strings")
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"limit must be a whole number of at least 1, got {limit!r}")
+    if session is not None and not isinstance(session, aiohttp.ClientSession):
+        raise TypeError(
+            f"session= must be an aiohttp.ClientSession, not {type(session).__name__}: pass "
+            "one you opened with aiohttp.ClientSession(), or leave it out and fetch_all opens "
+            "its own"
+        )
     if session is None:
         connector = aiohttp.TCPConnector(limit=limit)  # aiohttp's own default would cap it at 100
         async with aiohttp.ClientSession(connector=connector) as own_session:

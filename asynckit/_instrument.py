@@ -6,6 +6,7 @@ import asyncio
 import functools
 import inspect
 import math
+import numbers
 import time
 from asyncio import _get_running_loop
 from asyncio import current_task as _current_asyncio_task
@@ -34,12 +35,29 @@ T = TypeVar("T")
 
 
 def check_seconds(value: object, name: str = "seconds") -> float:
-    """Return ``value`` as a float if it is a usable duration, else raise a clear error."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """Return ``value`` as a float if it is a usable duration, else raise a clear error.
+
+    Any real number will do, as for ``asyncio.sleep``: int, float, Fraction, Decimal, NumPy's
+    integers and floats (``numbers.Real``, which NumPy registers them with). A bool, a complex
+    number, a str or None raise TypeError; NaN and negative numbers raise ValueError.
+    """
+    # A Decimal is not registered as numbers.Real; if the value is one, decimal is imported
+    # already, so it is looked up rather than imported here.
+    decimal = _modules.get("decimal")
+    if isinstance(value, bool) or not (
+        isinstance(value, numbers.Real)
+        or (decimal is not None and isinstance(value, decimal.Decimal))
+    ):
         raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if math.isnan(value) or value < 0:
+    try:
+        seconds = float(value)
+    except ValueError:  # a signalling NaN (Decimal("sNaN")) refuses to convert
+        seconds = math.nan
+    except OverflowError:  # an int or a Fraction too large for a float: forever
+        seconds = math.inf
+    if math.isnan(seconds) or seconds < 0:
         raise ValueError(f"{name} must be zero or more seconds, got {value!r}")
-    return float(value)
+    return seconds
 
 
 async def sleep(seconds: float, label: str | None = None) -> None:

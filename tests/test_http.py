@@ -3,8 +3,10 @@
 import asyncio
 import contextlib
 import io
+import math
 import socket
 import time
+from fractions import Fraction
 
 import aiohttp
 import aiohttp.abc
@@ -214,11 +216,12 @@ def test_a_body_that_is_not_json_is_a_fetch_error(api):
     asyncio.run(with_session(main))
 
 
-def test_a_per_request_timeout_is_a_fetch_error_and_the_span_records_it(api):
+@pytest.mark.parametrize("timeout", [0.05, Fraction(1, 20)])
+def test_a_per_request_timeout_is_a_fetch_error_and_the_span_records_it(api, timeout):
     async def main(session):
         with asynckit.Timeline() as tl:
             with pytest.raises(asynckit.FetchError, match="timed out: no answer within 0.05 s"):
-                await asynckit.fetch_json(session, f"{api.url}/posts/1?delay=2", timeout=0.05)
+                await asynckit.fetch_json(session, f"{api.url}/posts/1?delay=2", timeout=timeout)
         return tl
 
     (s,) = asyncio.run(with_session(main)).spans
@@ -230,7 +233,11 @@ def test_a_per_request_timeout_is_a_fetch_error_and_the_span_records_it(api):
     [
         ({"session": "nope"}, TypeError, "aiohttp.ClientSession"),
         ({"url": 5}, TypeError, "url must be a str"),
-        ({"timeout": -1}, ValueError, "timeout"),
+        ({"timeout": -1}, ValueError, "timeout must be more than 0 seconds"),
+        ({"timeout": 0}, ValueError, "timeout must be more than 0 seconds"),  # aiohttp: no limit
+        ({"timeout": math.nan}, ValueError, "timeout must be more than 0 seconds"),
+        ({"timeout": True}, TypeError, "timeout must be a number of seconds"),
+        ({"timeout": "5"}, TypeError, "timeout must be a number of seconds"),
     ],
 )
 def test_bad_arguments_are_named(api, kwargs, error, message):
@@ -240,6 +247,17 @@ def test_bad_arguments_are_named(api, kwargs, error, message):
 
     with pytest.raises(error, match=message):
         asyncio.run(with_session(main))
+
+
+def test_an_infinite_timeout_leaves_the_request_to_the_sessions_timeout(api):
+    async def main():
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5)) as session:
+            post = await asynckit.fetch_json(session, f"{api.url}/posts/1", timeout=math.inf)
+            with pytest.raises(asynckit.FetchError, match="no answer within the session's timeout"):
+                await asynckit.fetch_json(session, f"{api.url}/posts/1?delay=2", timeout=math.inf)
+        return post
+
+    assert asyncio.run(main())["id"] == 1
 
 
 def test_fetch_all_keeps_order_and_respects_the_limit():
@@ -315,6 +333,13 @@ def test_fetch_all_shows_a_progress_bar(api, monkeypatch):
 def test_fetch_all_checks_its_arguments(urls, limit):
     with pytest.raises((TypeError, ValueError)):
         asyncio.run(asynckit.fetch_all(urls, limit=limit))
+
+
+@pytest.mark.parametrize("n", [0, 3])
+def test_fetch_all_names_a_session_that_is_not_one_whatever_the_urls(api, n):
+    urls = [f"{api.url}/posts/{i}" for i in range(1, n + 1)]
+    with pytest.raises(TypeError, match="^session= must be an aiohttp.ClientSession, not str"):
+        asyncio.run(asynckit.fetch_all(urls, session="not a session"))
 
 
 def test_a_hundred_concurrent_fetches_overlap(slow_api):

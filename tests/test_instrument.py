@@ -5,8 +5,11 @@ import contextlib
 import itertools
 import math
 import time
+from decimal import Decimal
+from fractions import Fraction
 
 import curio
+import numpy as np
 import pytest
 import trio
 
@@ -25,13 +28,43 @@ def record(coro_fn):
     return asyncio.run(main())
 
 
-@pytest.mark.parametrize("bad", [-1, -0.001, math.nan, float("-inf")])
+@pytest.mark.parametrize(
+    "seconds",
+    [np.int64(0), np.float32(0.01), np.float64(0.01), Fraction(1, 100), Decimal("0.01")],
+    ids=repr,
+)
+def test_sleep_and_work_take_any_real_number_as_asyncio_sleep_does(seconds):
+    async def main():
+        await asynckit.sleep(seconds)
+        asynckit.work(seconds)
+
+    tl, error = record(main)
+    assert error is None
+    as_float = float(seconds)
+    assert [s.label for s in tl.spans] == [f"sleep({as_float:g})", f"work({as_float:g})"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        -1,
+        -0.001,
+        math.nan,
+        float("-inf"),
+        np.float32("nan"),
+        Fraction(-1, 10),
+        Decimal("-1"),
+        Decimal("NaN"),
+        Decimal("sNaN"),
+    ],
+    ids=repr,
+)
 def test_sleep_rejects_bad_seconds_with_a_value_error(bad):
-    with pytest.raises(ValueError, match="seconds"):
+    with pytest.raises(ValueError, match="seconds must be zero or more seconds"):
         asyncio.run(asynckit.sleep(bad))
 
 
-@pytest.mark.parametrize("bad", ["1", None, True, [1], 1j])
+@pytest.mark.parametrize("bad", ["1", None, True, [1], 1j, np.True_, np.complex64(1)], ids=repr)
 def test_sleep_rejects_non_numbers_with_a_type_error(bad):
     with pytest.raises(TypeError, match="seconds must be a number"):
         asyncio.run(asynckit.sleep(bad))
