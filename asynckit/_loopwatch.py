@@ -237,7 +237,10 @@ class LoopFactory:
             if tracker is None:
                 return task
         tracker._started[id(task)] = (started, getattr(coro, "__qualname__", None))
-        task.add_done_callback(tracker._on_done, context=tracker._context)
+        if task.done():  # an eager task that ended inside the factory: it ended now
+            tracker._finished(task)
+        else:
+            task.add_done_callback(tracker._on_done, context=tracker._context)
         return task
 
 

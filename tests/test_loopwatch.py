@@ -3,6 +3,7 @@
 import asyncio
 import functools
 import gc
+import itertools
 import sys
 import threading
 import time
@@ -326,6 +327,28 @@ def test_an_eager_task_starts_before_its_first_step():
     (step,) = [s for s in tl.spans if s.kind == "work"]
     assert task.start <= step.start and task.end >= step.end
     assert task.task == step.task  # one row: the task's lifetime behind what it ran
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="eager tasks need Python 3.12+")
+def test_an_eager_task_that_ends_inside_create_task_ends_there():
+    async def quick():
+        asynckit.work(0.01, label="all of it")  # no await: over before create_task returns
+
+    async def main():
+        asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+        with asynckit.Timeline(tasks=True) as tl:
+            for _ in range(3):
+                await asyncio.create_task(quick())  # one after the other
+            await asyncio.sleep(0.01)
+        return tl
+
+    tl = asyncio.run(main())
+    tasks = [s for s in tl.spans if s.kind == "task"]
+    assert len(tasks) == 3 and "at most 1 alive at once" in tl.summary()
+    for task, work in zip(tasks, [s for s in tl.spans if s.kind == "work"], strict=True):
+        assert task.start <= work.start and work.end <= task.end
+    for earlier, later in itertools.pairwise(tasks):
+        assert earlier.end <= later.start  # not drawn overlapping: they never did
 
 
 # Every interleaving of entering and leaving tracking timelines, across tasks and nested.
