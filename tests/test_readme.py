@@ -39,6 +39,7 @@ def test_the_see_your_own_code_section_runs(tmp_path, monkeypatch, capsys):
 
     try:
         results = asyncio.run(main())
+        tl = shell.user_ns["tl"]
     finally:
         shell.run_line_magic("unload_ext", "asynckit")
         InteractiveShell.clear_instance()
@@ -49,3 +50,4 @@ def test_the_see_your_own_code_section_runs(tmp_path, monkeypatch, capsys):
     promised = cells[2].split("# ", 1)[1].split("\n", 1)[0].strip()
     assert promised in printed, printed
     assert (tmp_path / "five_posts.json").exists()
+    assert tl.max_lag < tl.elapsed / 2  # the server started before: nothing in it blocks
