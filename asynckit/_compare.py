@@ -148,6 +148,7 @@ async def compare(
 
 
 def _fresh_batch(make_batch: Callable[[], Iterable[Awaitable[Any]]]) -> list[Awaitable[Any]]:
+    existing = _asyncio_tasks()
     made = make_batch()
     try:
         batch = list(made)
@@ -160,6 +161,7 @@ def _fresh_batch(make_batch: Callable[[], Iterable[Awaitable[Any]]]) -> list[Awa
         problem = _not_fresh(item, batch[:index])
         if problem is not None:
             _close_all(batch)
+            _cancel_new_tasks(batch, existing)
             raise TypeError(f"make_batch returned {problem} at index {index}{_FRESH_HINT}")
         if not inspect.isawaitable(item):
             _close_all(batch)
@@ -202,6 +204,22 @@ _STARTED = {
     inspect.CORO_SUSPENDED: "started",
     inspect.CORO_CLOSED: "finished",
 }
+
+
+def _asyncio_tasks() -> set[asyncio.Task[Any]]:
+    """The asyncio tasks that exist now (none outside a running asyncio loop)."""
+    try:
+        return asyncio.all_tasks()
+    except RuntimeError:
+        return set()
+
+
+def _cancel_new_tasks(batch: list[Awaitable[Any]], existing: set[asyncio.Task[Any]]) -> None:
+    """Cancel the tasks make_batch started for a batch that is refused: nothing else holds
+    them, and they would run on unseen. Tasks that existed before it was called are left be."""
+    for item in batch:
+        if isinstance(item, asyncio.Task) and item not in existing:
+            item.cancel()
 
 
 def _close_all(items: object) -> None:

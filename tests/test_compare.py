@@ -200,3 +200,25 @@ def test_a_failure_in_curios_concurrent_run_propagates_too():
 async def failing_after(seconds):
     await asynckit.sleep(seconds)
     raise RuntimeError("item failed")
+
+
+def test_a_refused_batch_cancels_the_tasks_make_batch_started_and_only_those():
+    async def job():
+        await asyncio.sleep(10)
+
+    async def main():
+        theirs = asyncio.create_task(job())  # made before: the caller's to keep
+        made = []
+
+        def make_batch():
+            made.extend(asyncio.create_task(job()) for _ in range(3))
+            return [*made, theirs]
+
+        with pytest.raises(TypeError, match="an asyncio Task, already running"):
+            await asynckit.compare(make_batch)
+        await asyncio.sleep(0)
+        states = [t.cancelled() for t in made], theirs.done()
+        theirs.cancel()
+        return states
+
+    assert asyncio.run(main()) == ([True, True, True], False)
