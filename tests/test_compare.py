@@ -222,3 +222,14 @@ def test_a_refused_batch_cancels_the_tasks_make_batch_started_and_only_those():
         return states
 
     assert asyncio.run(main()) == ([True, True, True], False)
+
+
+def test_a_run_faster_than_the_ideal_says_why_it_can_be():
+    from asynckit._compare import Comparison
+
+    empty = asynckit.Timeline()
+    cached = Comparison(empty, empty, 0.4, 0.011, 0.1, 4)  # the first run filled a cache
+    assert f"{cached.efficiency:.0%}" == "909%"
+    assert "beat the ideal" in str(cached) and "a cache the first run filled" in str(cached)
+    fair = Comparison(empty, empty, 0.4, 0.105, 0.1, 4)
+    assert "beat the ideal" not in str(fair)
