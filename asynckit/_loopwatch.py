@@ -64,6 +64,10 @@ class TaskTracker:
         # entry leaves when its task is done, before the task can be collected and its id
         # reused.
         self._started: dict[int, tuple[float, str | None]] = {}
+        # Calls under way in worker threads, by thread (a worker runs one call at a time):
+        # what each runs, when it began, its thread's name, and the row of the task that
+        # handed it over.
+        self.in_threads: dict[int, tuple[str, float, str, Row]] = {}
         # Bound once: a bound method made per task would be one more allocation per task.
         self._on_done = self._finished
         # The context the done-callback runs in, shared: it reads no context variable, and
@@ -81,6 +85,7 @@ class TaskTracker:
             return
         factory.pop(self)
         self._record_unfinished()
+        self._record_unfinished_calls()
         token, self._token = self._token, None
         if token is not None:
             with contextlib.suppress(ValueError):  # left in another context than entered
@@ -102,6 +107,16 @@ class TaskTracker:
                 row = self.recorder.row(task)
                 label = label or task_name(task)
                 self.recorder.add(label, "task", begun, now, row, None, "still running")
+
+    def _record_unfinished_calls(self) -> None:
+        """Record each call still running in a worker thread as the timeline ends as a span up
+        to now, in its thread's row, with the detail "still running"."""
+        under_way, self.in_threads = self.in_threads.copy(), {}  # a copy: threads change it
+        now = perf_counter()
+        for label, begun, thread, parent in under_way.values():
+            self.recorder.add(
+                label, "thread", begun, now, None, None, "still running", parent, thread
+            )
 
     def watches(self, factory: LoopFactory) -> bool:
         """Whether this tracker is installed in ``factory`` (not removed, not another loop's)."""
@@ -132,26 +147,29 @@ class TaskTracker:
         with the task handing it over (if any, on the loop's own thread) as its parent."""
         task = asyncio.current_task(self.loop) if _running_loop() is self.loop else None
         # A partial, not an object of ours: cheaper to make, for every call handed over.
-        return functools.partial(_run_recorded, self.recorder, self.recorder.row(task), fn)
+        return functools.partial(_run_recorded, self, self.recorder.row(task), fn)
 
 
 _running_loop = asyncio._get_running_loop
 
 
 def _run_recorded(
-    recorder: Recorder, parent: Row, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    tracker: TaskTracker, parent: Row, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
 ) -> Any:
     """Call ``fn`` in a worker thread and record the call as a "thread" span in that thread's
-    row (a span with no task goes in its thread's row: Span.lane)."""
+    row (a span with no task goes in its thread's row: Span.lane). While it runs, the tracker
+    knows of it, to record it as still running if the timeline ends first."""
+    recorder, label, thread = tracker.recorder, work_label(fn), threading.get_ident()
     start = perf_counter()
+    tracker.in_threads[thread] = (label, start, threading.current_thread().name, parent)
     try:
         result = fn(*args, **kwargs)
     except BaseException as exc:
-        recorder.add(
-            work_label(fn), "thread", start, perf_counter(), None, error_name(exc), None, parent
-        )
+        recorder.add(label, "thread", start, perf_counter(), None, error_name(exc), None, parent)
         raise
-    recorder.add(work_label(fn), "thread", start, perf_counter(), None, None, None, parent)
+    finally:
+        tracker.in_threads.pop(thread, None)
+    recorder.add(label, "thread", start, perf_counter(), None, None, None, parent)
     return result
 
 

@@ -136,11 +136,14 @@ class Recorder:
         error: str | None = None,
         detail: str | None = None,
         parent: Row = None,
+        thread: str | None = None,
     ) -> None:
         """Add a span from ``start`` to ``end`` (``perf_counter()`` readings) in ``row``,
-        unless the timeline has closed."""
+        unless the timeline has closed. ``thread`` is the name of the thread that ran it (the
+        calling thread's, unless given)."""
         if not self.closed:
-            thread = _thread.name
+            if thread is None:
+                thread = _thread.name
             if error is None and detail is None and parent is None:
                 self.spans.append((label, kind, start, end, row, thread))
             elif parent is None:
@@ -261,7 +264,8 @@ class Timeline:
     It records as well every function the loop's default executor runs
     (``asyncio.to_thread(f)``, ``loop.run_in_executor(None, f)``) as a span of kind "thread",
     labelled with the function's name, in the row of the worker thread that ran it, and with
-    the task that handed it over as its ``parent`` (the plot links the two). The loop's
+    the task that handed it over as its ``parent`` (the plot links the two); a call still
+    running when the block ends is recorded up to then, "still running" too. The loop's
     default executor is wrapped for the block and put back after; work given to an executor
     of your own (``loop.run_in_executor(pool, f)``) is not recorded.
     ``lag=True`` measures how late the loop wakes a callback due every 5 ms: the plot draws it

@@ -561,7 +561,16 @@ def test_work_still_running_when_the_block_ends_finishes_and_its_thread_then_exi
     for thread in made._threads:
         thread.join(timeout=5)
     assert not any(t.is_alive() for t in made._threads)
-    assert [s.label for s in thread_spans(tl)] == ["Event.wait"]  # slow() ended after the block
+    spans = {s.label.rsplit(".", 1)[-1]: s for s in thread_spans(tl)}
+    assert sorted(spans) == ["slow", "wait"]
+    assert spans["wait"].detail is None
+    # slow() ended after the block: recorded up to the block's end, in its own thread's row,
+    # linked to the task that handed it over.
+    running = spans["slow"]
+    assert running.detail == "still running" and running.error is None
+    assert running.thread.startswith("asyncio") and running.thread != spans["wait"].thread
+    assert running.parent is not None and running.end <= tl.elapsed
+    assert "2 calls in 2 threads" in tl.summary()
 
 
 def test_nested_and_overlapping_blocks_put_the_default_executor_back():

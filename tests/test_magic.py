@@ -192,7 +192,8 @@ def test_the_loop_is_restored_after_keyboard_interrupt_and_after_cancellation(sh
     assert long.label == "long" and long.error == "cancelled" and long.duration < 5
     assert isinstance(in_thread.error_in_exec, asyncio.CancelledError)
     assert after == before
-    assert shell.user_ns["third"].spans == []  # the sleep ended after the cell
+    (sleeping,) = shell.user_ns["third"].spans  # the sleep ended after the cell: up to its end
+    assert (sleeping.label, sleeping.kind, sleeping.detail) == ("sleep", "thread", "still running")
     deadline = time.monotonic() + 5  # the thread that slept exits once its sleep is over
     while threading.active_count() > threads_before and time.monotonic() < deadline:
         time.sleep(0.01)
