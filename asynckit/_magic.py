@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 
 from ._errors import AsynckitError
 from ._library import running_library
+from ._run import RUN_THREAD
 from ._timeline import REQUEST_KINDS, Timeline
 
 __all__ = ["begin", "finish", "load_ipython_extension", "unload_ipython_extension"]
@@ -262,7 +263,19 @@ def _raised_in(tb: TracebackType | None, filename: str | None) -> bool:
 
 
 def _unseen(tl: Timeline, mentioned: Sequence[str]) -> str:
-    """What asynckit could not see in the cell: inside Trio or Curio, only what is instrumented."""
+    """What asynckit could not see in the cell: inside Trio or Curio, or on the loop of its own
+    that asynckit.run() starts in a thread, only what is instrumented."""
+    notes = [_unseen_library(tl, mentioned)]
+    if any(s.thread == RUN_THREAD for s in tl.spans):
+        notes.append(
+            "asynckit.run() ran a coroutine on an event loop of its own, in a thread: asynckit "
+            "sees the spans recorded there, not the lifetimes of its tasks nor the calls they "
+            "hand to threads; await the coroutine in the cell instead (a cell can await)"
+        )
+    return "\n".join(note for note in notes if note)
+
+
+def _unseen_library(tl: Timeline, mentioned: Sequence[str]) -> str:
     seen = tl.libraries & set(_OTHER_LIBRARIES)
     names = [_OTHER_LIBRARIES[n] for n in _OTHER_LIBRARIES if n in seen or n in mentioned]
     if not names:

@@ -15,6 +15,9 @@ __all__ = ["run"]
 
 T = TypeVar("T")
 
+#: The name of the thread run() runs a coroutine in, inside a running loop.
+RUN_THREAD = "asynckit.run"
+
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion from synchronous code, inside Jupyter or not.
@@ -68,7 +71,7 @@ def _run_in_worker_thread(coro: Coroutine[Any, Any, T]) -> T:
             runner.close()
             finished.set()
 
-    threading.Thread(target=target, name="asynckit.run", daemon=True).start()
+    threading.Thread(target=target, name=RUN_THREAD, daemon=True).start()
     try:
         with _interruptible():
             while not finished.wait(0.1):  # wakes now and then, so an interrupt is seen at once

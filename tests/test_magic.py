@@ -450,3 +450,21 @@ def test_save_understands_a_home_path_and_out_refuses_keywords(shell, tmp_path, 
     saved, keyword = asyncio.run(main())
     assert saved.success and (tmp_path / "cell.json").exists()
     assert not keyword.success and "class" not in shell.user_ns
+
+
+def test_a_coroutine_run_with_asynckit_run_is_said_to_be_seen_only_in_part(shell, capsys):
+    async def main():
+        shell.user_ns["asynckit"] = asynckit
+        return await run_cell(
+            shell,
+            "%%timeline --out tl\n"
+            "import asyncio\n"
+            "async def main():\n"
+            "    await asyncio.gather(*(asynckit.sleep(0.01) for _ in range(3)))\n"
+            "asynckit.run(main())\n",
+        )
+
+    assert asyncio.run(main()).success
+    summary, note = capsys.readouterr().out.splitlines()[:2]
+    assert "0 tasks" in summary and len(shell.user_ns["tl"].spans) == 3
+    assert note.startswith("asynckit.run() ran a coroutine on an event loop of its own")
