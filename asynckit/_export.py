@@ -10,21 +10,27 @@ timeline that measured loop lag, a counter event (``ph: "C"``) per lag sample.
 Failed spans carry the colour name ``"terrible"``, cancelled ones ``"grey"``. ``otherData``
 keeps what the events cannot hold exactly (the timeline's name and options, and the times in
 seconds as recorded, packed as little-endian float64 in base64), so that reading the file back
-gives the same timeline. Files written by other tools read too: complete events, begin/end
-pairs (``"B"``/``"E"``) and thread names.
+gives the same timeline. Files written by other tools read too, gzip-compressed or not:
+complete events, begin/end pairs (``"B"``/``"E"``) and thread names, a track per thread of
+each process. A file that would give a timeline asynckit cannot draw or save (an event that is
+not an object, a time that is not a finite number) is refused with an error that says where.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 import json
 import os
 import sys
+import zlib
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from math import isfinite, nan
+from typing import TYPE_CHECKING, Any, cast
 
 from ._errors import AsynckitError
 from ._gc import collector_paused
@@ -36,11 +42,15 @@ __all__ = ["TraceData", "read", "write"]
 
 PID = 1
 LAG_COUNTER = "loop lag"
+#: The first bytes of a gzip file.
+GZIP_MAGIC = b"\x1f\x8b"
 _COLOUR_OF_STATE = {"failed": "terrible", "cancelled": "grey"}
 
 #: A span as the timeline module stores it: (label, kind, start, end, task, thread[, error,
 #: detail[, parent]]), with times in seconds from the timeline's start.
 RawSpan = tuple[Any, ...]
+#: A track of a trace file: the (pid, tid) of its events.
+Track = tuple[Any, Any]
 
 
 @dataclass
@@ -173,23 +183,20 @@ def _metadata(name: str, tid: int, key: str, value: str) -> str:
 
 
 def read(path: str | os.PathLike[str]) -> TraceData:
-    """Read a trace file written by :func:`write`, or by another tool in the same format."""
+    """Read a trace file written by :func:`write`, or by another tool in the same format,
+    gzip-compressed or not."""
     where = os.fspath(path)
     with collector_paused():  # a big trace is a great many dicts and strings, and no cycle
         return _read(path, where)
 
 
+class _Unreadable(Exception):
+    """What asynckit cannot read in a trace file, and what to do about it: the message of the
+    AsynckitError that names the file."""
+
+
 def _read(path: str | os.PathLike[str], where: str) -> TraceData:
-    try:
-        with open(path, encoding="utf-8") as file:
-            document = json.load(file)
-    except FileNotFoundError:
-        raise AsynckitError(f"no trace file at {where!r}: save one with tl.save(path)") from None
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise AsynckitError(
-            f"{where!r} is not a JSON trace file ({error}): Timeline.load reads the Chrome "
-            "Trace Event format that tl.save(path) writes"
-        ) from None
+    document = _json_in(path, where)
     if isinstance(document, list):  # the format's "JSON Array Format"
         document = {"traceEvents": document}
     events = document.get("traceEvents") if isinstance(document, dict) else None
@@ -199,62 +206,101 @@ def _read(path: str | os.PathLike[str], where: str) -> TraceData:
         )
     try:
         return _parse(events, document.get("otherData"))
-    except (KeyError, TypeError, ValueError) as error:
-        raise AsynckitError(f"{where!r} has an event asynckit cannot read: {error!r}") from None
+    except _Unreadable as problem:
+        raise AsynckitError(f"{where!r} {problem}") from None
+
+
+def _json_in(path: str | os.PathLike[str], where: str) -> Any:
+    """The JSON value the file holds, gzip-compressed or not: Perfetto and Chrome hand out
+    traces as .json.gz, and the first bytes tell, whatever the file's name."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except FileNotFoundError:
+        raise AsynckitError(f"no trace file at {where!r}: save one with tl.save(path)") from None
+    except OSError as error:
+        raise _not_json(where, error) from None
+    if data.startswith(GZIP_MAGIC):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as error:
+            raise AsynckitError(
+                f"{where!r} is gzip-compressed but does not decompress ({error}): it may be "
+                "cut short; download or copy it again"
+            ) from None
+    try:
+        # From bytes, json reads UTF-8 with or without a byte order mark (and UTF-16 and -32).
+        return json.loads(data)
+    except RecursionError:
+        raise _not_json(where, "its JSON nests too deeply") from None
+    except ValueError as error:  # UnicodeDecodeError and JSONDecodeError among them
+        raise _not_json(where, error) from None
+
+
+def _not_json(where: str, why: object) -> AsynckitError:
+    return AsynckitError(
+        f"{where!r} is not a JSON trace file ({why}): Timeline.load reads the Chrome Trace "
+        "Event format that tl.save(path) writes"
+    )
 
 
 def _parse(events: list[Any], other: object) -> TraceData:
     ours = other.get("asynckit") if isinstance(other, dict) else None
     if not isinstance(ours, dict):
         ours = {}
-    names: dict[tuple[Any, Any], str] = {}
-    for event in events:
-        if event.get("ph") == "M" and event.get("name") == "thread_name":
-            names[event.get("pid"), event.get("tid")] = str(event["args"]["name"])
-    tracks: dict[tuple[Any, Any], tuple[Any, Any]] = {
-        (PID, int(tid)): (task, thread) for tid, (task, thread) in ours.get("tracks", {}).items()
-    }
+    # Each track's task and thread: asynckit's own from otherData, another tool's named
+    # after its thread.
+    tracks = _our_tracks(ours.get("tracks", {}))
+    thread_names, process_names, used, complete = _survey(events)
+    tracks.update(_foreign_tracks(used - tracks.keys(), thread_names, process_names))
     exact = _unpack(ours.get("seconds"))
-    complete = sum(1 for event in events if event.get("ph") == "X")
     times = iter(exact) if exact is not None and len(exact) == 2 * complete else None
 
     spans: list[RawSpan] = []
-    open_spans: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    open_spans: dict[Track, list[tuple[dict[str, Any], dict[str, Any], float]]] = {}
     lag: list[tuple[float, float]] = []
-    for event in events:
-        phase = event.get("ph")
-        if phase == "X":
-            track = (event.get("pid"), event.get("tid"))
-            if times is not None:
-                start, end = float(next(times)), float(next(times))
-            else:
-                start = float(event["ts"]) / 1e6
-                end = start + float(event.get("dur", 0)) / 1e6
-            spans.append(_span(event, start, end, track, tracks, names))
-        elif phase == "B":
-            track = (event.get("pid"), event.get("tid"))
-            open_spans.setdefault(track, []).append(event)
-        elif phase == "E":
-            track = (event.get("pid"), event.get("tid"))
-            if open_spans.get(track):
-                begun = open_spans[track].pop()
-                merged = {**begun, "args": {**begun.get("args", {}), **event.get("args", {})}}
-                start, end = float(begun["ts"]) / 1e6, float(event["ts"]) / 1e6
-                spans.append(_span(merged, start, end, track, tracks, names))
-        elif phase == "C" and event.get("name") == LAG_COUNTER:
-            (value,) = event["args"].values()
-            lag.append((float(event["ts"]) / 1e6, float(value) / 1000))
+    for index, event in enumerate(events):
+        try:
+            phase = event.get("ph")
+            if phase == "X":
+                if times is not None:
+                    start, end = next(times), next(times)
+                else:
+                    start, end = _start_and_end(event)
+                track = tracks[event.get("pid"), event.get("tid")]
+                spans.append(_span(event, event.get("args"), start, end, track))
+            elif phase == "B":
+                track = event.get("pid"), event.get("tid")
+                begun = (event, _args(event), _seconds(event, "ts"))
+                open_spans.setdefault(track, []).append(begun)
+            elif phase == "E":
+                track = event.get("pid"), event.get("tid")
+                if open_spans.get(track):
+                    event_begun, args, start = open_spans[track].pop()
+                    args = {**args, **_args(event)}
+                    end = _seconds(event, "ts")
+                    spans.append(_span(event_begun, args, start, end, tracks[track]))
+            elif phase == "C" and event.get("name") == LAG_COUNTER:
+                values = list(_args(event).values())
+                late = _finite(values[0]) if len(values) == 1 else None
+                if late is None:
+                    raise _Unreadable("is a loop lag counter without one finite number in args")
+                lag.append((_seconds(event, "ts"), late / 1000))
+        except _Unreadable as problem:
+            raise _bad_event(index, problem) from None
 
     data = TraceData(spans=spans, lag_samples=lag, lag=bool(lag))
     if ours:
-        data.name = ours.get("name")
-        data.main_task = ours.get("main_task")
+        data.name = _ours_text(ours, "name")
+        data.main_task = _ours_text(ours, "main_task")
         data.tasks = bool(ours.get("tasks"))
         data.lag = bool(ours.get("lag"))
         elapsed = ours.get("elapsed")
-        data.elapsed = float(elapsed) if elapsed is not None else None
-        exact_lag = ours.get("lag_samples")
-        if isinstance(exact_lag, list) and len(exact_lag) == 2 * len(lag):
+        data.elapsed = None if elapsed is None else _finite(elapsed)
+        if elapsed is not None and data.elapsed is None:
+            raise _ours_damaged("elapsed", elapsed, "a finite number of seconds or null")
+        exact_lag = _unpack(ours.get("lag_samples"))
+        if exact_lag is not None and len(exact_lag) == 2 * len(lag):
             data.lag_samples = list(_pairs(exact_lag))
     elif spans:
         # Another tool's trace: times from its first event, so the timeline starts at zero.
@@ -264,29 +310,205 @@ def _parse(events: list[Any], other: object) -> TraceData:
     return data
 
 
+def _survey(events: list[Any]) -> tuple[dict[Track, str], dict[Any, str], set[Track], int]:
+    """The names of the threads and processes, the tracks of the spans' events, and how many
+    complete events there are; _Unreadable for an event that is not an object, or whose pid
+    or tid is neither a number nor text."""
+    thread_names: dict[Track, str] = {}
+    process_names: dict[Any, str] = {}
+    used: set[Track] = set()
+    complete = 0
+    for index, event in enumerate(events):
+        try:
+            if not isinstance(event, dict):
+                raise _Unreadable(f"is {_shown(event)}, not an event object")
+            phase = event.get("ph")
+            if phase == "X" or phase == "B" or phase == "E":
+                used.add((event.get("pid"), event.get("tid")))
+                if phase == "X":
+                    complete += 1
+            elif phase == "M":
+                metadata = event.get("name")
+                if metadata == "thread_name":
+                    thread_names[event.get("pid"), event.get("tid")] = _name_in(event)
+                elif metadata == "process_name":
+                    process_names[event.get("pid")] = _name_in(event)
+        except TypeError:  # a list or an object as a pid or tid: it cannot key a track
+            problem = "has a pid or tid that is neither a number nor text"
+            raise _bad_event(index, problem) from None
+        except _Unreadable as problem:
+            raise _bad_event(index, problem) from None
+    return thread_names, process_names, used, complete
+
+
+def _foreign_tracks(
+    tracks: Iterable[Track], thread_names: dict[Track, str], process_names: dict[Any, str]
+) -> dict[Track, tuple[str, str]]:
+    """The task and thread of each track of another tool's trace: its thread's name, made
+    unique. Chrome names a thread CrRendererMain in every renderer process, and a pool's
+    threads alike: each track keeps its own row, told apart by its process's name (or its pid
+    where processes share a name too) and by its tid within one process."""
+    name_of = {track: thread_names.get(track) or f"thread {track[1]}" for track in tracks}
+    named = {track: (name, name) for track, name in name_of.items()}
+    if len(set(name_of.values())) == len(name_of):
+        return named
+    sharing: dict[str, list[Track]] = {}
+    for track, name in name_of.items():
+        sharing.setdefault(name, []).append(track)
+    for name, group in sharing.items():
+        if len(group) == 1:
+            continue
+        pids = Counter(pid for pid, _ in group)
+        processes = Counter(process_names.get(pid) for pid in pids)
+        for pid, tid in group:
+            process = process_names.get(pid)
+            parts = []
+            if len(pids) > 1:
+                parts.append(process if process and processes[process] == 1 else f"pid {pid}")
+            if pids[pid] > 1:
+                parts.append(f"tid {tid}")
+            unique = f"{name} ({', '.join(parts)})"
+            named[pid, tid] = (unique, unique)
+    return named
+
+
 def _span(
-    event: dict[str, Any],
-    start: float,
-    end: float,
-    track: tuple[Any, Any],
-    tracks: dict[tuple[Any, Any], tuple[Any, Any]],
-    names: dict[tuple[Any, Any], str],
+    event: dict[str, Any], args: object, start: float, end: float, track: tuple[Any, Any]
 ) -> RawSpan:
-    args = event.get("args") or {}
-    default = tracks.get(track)
-    if default is None:
-        name = names.get(track, f"thread {track[1]}")
-        default = tracks[track] = (name, name)
-    task = args["task"] if "task" in args else default[0]
-    thread = args["thread"] if "thread" in args else default[1]
     label = str(event.get("name", ""))
     kind = str(event.get("cat") or "span")
-    error, detail, parent = args.get("error"), args.get("detail"), args.get("parent")
+    task, thread = track
+    if not args:
+        return (label, kind, start, end, task, thread)
+    if not isinstance(args, dict):
+        raise _Unreadable(f"has args {_shown(args)}, not an object")
+    # In another tool's trace the args are that tool's own: one of these names whose value is
+    # not text is its data, not asynckit's, and is left out (a task given as 7 leaves the span
+    # on its track's task). Taken as it is, it would break the plot and the saved file.
+    if "task" in args and (args["task"] is None or isinstance(args["task"], str)):
+        task = args["task"]  # None: a span in a worker thread
+    thread = _text(args.get("thread")) or thread
+    error, detail = _text(args.get("error")), _text(args.get("detail"))
+    # A parent is the task that handed a span's work to a worker thread, so asynckit records
+    # one only on a span that ran in a thread, outside any task. On any other span it names no
+    # row the plot draws (a span with a task is drawn in its task's row): it is dropped.
+    parent = _text(args.get("parent")) if task is None else None
     if parent is not None:
         return (label, kind, start, end, task, thread, error, detail, parent)
     if error is None and detail is None:
         return (label, kind, start, end, task, thread)
     return (label, kind, start, end, task, thread, error, detail)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _args(event: dict[str, Any]) -> dict[str, Any]:
+    """The event's args (none when it has none); _Unreadable when they are not an object."""
+    args = event.get("args")
+    if not args:
+        return {}
+    if not isinstance(args, dict):
+        raise _Unreadable(f"has args {_shown(args)}, not an object")
+    return args
+
+
+def _name_in(event: dict[str, Any]) -> str:
+    """The name a thread_name or process_name metadata event gives."""
+    args = event.get("args")
+    name = args.get("name") if isinstance(args, dict) else None
+    if not isinstance(name, str):
+        raise _Unreadable(f"names a thread or process with args {_shown(args)}, not a text name")
+    return name
+
+
+def _start_and_end(event: dict[str, Any]) -> tuple[float, float]:
+    """A complete event's start and end in seconds; _Unreadable when its ts or dur is
+    missing or not a finite number. Only the end is checked, which is quicker: a start or
+    duration that is not a finite number leaves no finite end."""
+    try:
+        start = event["ts"] / 1e6
+        end = start + event.get("dur", 0) / 1e6
+    except (KeyError, TypeError, OverflowError):
+        end = start = nan
+    if not isfinite(end):
+        _seconds(event, "ts")  # to say which is wrong
+        _seconds(event, "dur", 0)
+        raise _Unreadable("ends later than a float can hold")
+    return start, end
+
+
+def _seconds(event: dict[str, Any], key: str, default: float | None = None) -> float:
+    """The event's ``ts`` or ``dur``, in seconds; _Unreadable when it is missing (and has no
+    default) or not a finite number."""
+    value = event.get(key, default)
+    number = _finite(value)
+    if number is None:
+        if value is None:
+            raise _Unreadable(f"has no {key}")
+        raise _Unreadable(f"has {key} {_shown(value)}, not a finite number of microseconds")
+    return number / 1e6
+
+
+def _finite(value: object) -> float | None:
+    """The value as a float if it is a finite number, else None. Python's json reads NaN,
+    Infinity and numbers too big for a float, which JSON does not have: a timeline holding
+    them could neither be drawn nor saved as JSON."""
+    if not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int of more than about 300 digits
+        return None
+    return number if isfinite(number) else None
+
+
+def _our_tracks(tracks: object) -> dict[Track, tuple[Any, Any]]:
+    """otherData.asynckit.tracks: each track's task and thread, by tid as text."""
+    if not isinstance(tracks, dict):
+        raise _ours_damaged("tracks", tracks, "an object of tracks by tid")
+    ours = {}
+    for tid, track in tracks.items():
+        if not (
+            tid.isdecimal()
+            and isinstance(track, list)
+            and len(track) == 2
+            and (track[0] is None or isinstance(track[0], str))
+            and isinstance(track[1], str)
+        ):
+            raise _ours_damaged(f"tracks[{tid!r}]", track, "a task (or null) and a thread")
+        ours[PID, int(tid)] = (track[0], track[1])
+    return ours
+
+
+def _ours_text(ours: dict[str, Any], key: str) -> str | None:
+    value = ours.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _ours_damaged(key, value, "text or null")
+    return value
+
+
+def _ours_damaged(key: str, value: object, expected: str) -> _Unreadable:
+    return _Unreadable(
+        f"has asynckit data it cannot read: otherData.asynckit.{key} is {_shown(value)}, not "
+        f"{expected}. Save the timeline again with tl.save(path), or delete "
+        "otherData.asynckit from the file to read its events alone"
+    )
+
+
+def _bad_event(index: int, problem: object) -> _Unreadable:
+    return _Unreadable(
+        f"has an event asynckit cannot read: traceEvents[{index}] {problem}. Timeline.load "
+        "reads the Chrome Trace Event format that tl.save(path) writes: correct or remove "
+        "that event"
+    )
+
+
+def _shown(value: object) -> str:
+    """The value as Python shows it, cut short."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _pack(values: list[float]) -> str:
@@ -300,9 +522,10 @@ def _pack(values: list[float]) -> str:
 
 def _unpack(value: object) -> list[float] | None:
     """The floats that _pack wrote (or a plain list of numbers, as older files hold), or None
-    for anything else: the events' own times are then used."""
+    for anything else, or when one is not finite: the events' own values are then used."""
     if isinstance(value, list):
-        return value
+        numbers = [_finite(v) for v in value]
+        return None if None in numbers else cast(list[float], numbers)
     if not isinstance(value, str):
         return None
     try:
@@ -311,9 +534,9 @@ def _unpack(value: object) -> list[float] | None:
         return None
     if sys.byteorder == "big":
         packed.byteswap()
-    return packed.tolist()
+    return packed.tolist() if all(map(isfinite, packed)) else None
 
 
-def _pairs(values: Sequence[Any]) -> Iterable[tuple[float, float]]:
+def _pairs(values: Sequence[float]) -> Iterable[tuple[float, float]]:
     it = iter(values)
-    return ((float(a), float(b)) for a, b in zip(it, it, strict=True))
+    return zip(it, it, strict=True)

@@ -484,9 +484,11 @@ class Timeline:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Timeline:
         """Read a timeline saved with :meth:`save`: the same name, spans, lag samples and
-        options, ready to plot. Chrome Trace Event files from other tools read too (their
-        complete and begin/end events as spans, their tracks' names as tasks). The timeline
-        read back records nothing more.
+        options, ready to plot. Chrome Trace Event files from other tools read too,
+        gzip-compressed or not (their complete and begin/end events as spans, each thread's
+        track as a row, named after it). A file that holds what cannot be drawn or saved
+        again is refused with an error that says where. The timeline read back records
+        nothing more.
 
         Example::
 

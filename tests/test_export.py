@@ -3,8 +3,11 @@ schema and read back equal to what was saved."""
 
 import asyncio
 import base64
+import codecs
 import gc
+import gzip
 import json
+import math
 import numbers
 import struct
 
@@ -225,3 +228,202 @@ def test_saving_and_loading_leave_the_garbage_collector_as_they_found_it(
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def complete(**fields):
+    """A complete event of another tool: 1 ms long, on pid 1, tid 1, with ``fields`` added."""
+    return {"name": "a", "ph": "X", "ts": 0, "dur": 1000, "pid": 1, "tid": 1, **fields}
+
+
+def events_file(tmp_path, events, **document):
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps({"traceEvents": events, **document}))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('["not", "events"]', r"traceEvents\[0\] is 'not', not an event object"),
+        ('{"traceEvents": [1, 2, 3]}', r"traceEvents\[0\] is 1, not an event object"),
+        (json.dumps({"traceEvents": [complete(args=[1])]}), r"has args \[1\], not an object"),
+        (json.dumps({"traceEvents": [complete(tid=[1])]}), "pid or tid that is neither"),
+        (json.dumps({"traceEvents": [complete(ts=10**400)]}), "has ts 1000.*not a finite"),
+        (json.dumps({"traceEvents": [complete(ts="soon")]}), "has ts 'soon', not a finite"),
+        (json.dumps({"traceEvents": [complete(ts=float("nan"))]}), "has ts nan, not a finite"),
+        (json.dumps({"traceEvents": [complete(dur=float("inf"))]}), "has dur inf, not a finite"),
+        (json.dumps({"traceEvents": [complete(ts=1e400)]}), "has ts inf, not a finite"),
+        (
+            json.dumps({"traceEvents": [{"ph": "C", "name": "loop lag", "ts": 0, "args": [1]}]}),
+            r"traceEvents\[0\] has args \[1\], not an object",
+        ),
+        (
+            json.dumps({"traceEvents": [{"ph": "C", "name": "loop lag", "ts": 0, "args": {}}]}),
+            "loop lag counter without one finite number",
+        ),
+        (
+            json.dumps({"traceEvents": [{"ph": "M", "name": "thread_name", "pid": 1, "tid": 1}]}),
+            "names a thread or process with args None, not a text name",
+        ),
+        (
+            json.dumps({"traceEvents": [], "otherData": {"asynckit": {"name": 5}}}),
+            "otherData.asynckit.name is 5, not text or null",
+        ),
+        (
+            json.dumps({"traceEvents": [], "otherData": {"asynckit": {"main_task": 7}}}),
+            "otherData.asynckit.main_task is 7, not text or null",
+        ),
+        (
+            json.dumps({"traceEvents": [], "otherData": {"asynckit": {"tracks": []}}}),
+            r"otherData.asynckit.tracks is \[\], not an object",
+        ),
+        (
+            json.dumps({"traceEvents": [], "otherData": {"asynckit": {"tracks": {"1": 2}}}}),
+            r"otherData.asynckit.tracks\['1'\] is 2, not a task",
+        ),
+        (
+            json.dumps({"traceEvents": [], "otherData": {"asynckit": {"elapsed": float("nan")}}}),
+            "otherData.asynckit.elapsed is nan, not a finite number",
+        ),
+        ('{"traceEvents": ' + "[" * 100_000 + "]" * 100_000 + "}", "its JSON nests too deeply"),
+    ],
+    ids=[
+        "array of strings",
+        "events that are numbers",
+        "args a list",
+        "tid a list",
+        "ts of 400 digits",
+        "ts as text",
+        "ts NaN",
+        "dur Infinity",
+        "ts beyond a float",
+        "lag counter's args a list",
+        "lag counter without a value",
+        "thread name without args",
+        "timeline name a number",
+        "main task a number",
+        "tracks a list",
+        "track a number",
+        "elapsed NaN",
+        "deeply nested",
+    ],
+)
+def test_a_file_asynckit_cannot_read_gets_an_error_naming_it_and_what_to_do(
+    tmp_path, text, problem
+):
+    path = tmp_path / "odd.json"
+    path.write_text(text)
+    with pytest.raises(asynckit.AsynckitError, match=problem) as caught:
+        asynckit.Timeline.load(path)
+    message = str(caught.value)
+    assert repr(str(path)) in message
+    assert "tl.save(path)" in message  # what asynckit reads, or how to write the file again
+
+
+def test_args_asynckit_cannot_use_are_left_out_so_the_timeline_draws_and_saves(tmp_path):
+    # Another tool's args are its own: a task that is not text, or a parent on a span that
+    # did not run in a worker thread (it would name a row that is not drawn), are not taken.
+    path = events_file(
+        tmp_path,
+        [
+            complete(name="ghost", args={"parent": "ghost"}),
+            complete(name="seventh", args={"task": 7, "thread": [1], "error": [1]}),
+            complete(name="chrome", args={"task": {"posted_from": "x.cc"}, "detail": {"k": 1}}),
+            complete(name="handed", tid=2, args={"task": None, "parent": "main"}),
+        ],
+    )
+    tl = asynckit.Timeline.load(path)
+    ghost, seventh, chrome, handed = tl.spans
+    assert ghost.parent is None and ghost.task == "thread 1"
+    assert (seventh.task, seventh.thread, seventh.error) == ("thread 1", "thread 1", None)
+    assert (chrome.task, chrome.detail) == ("thread 1", None)
+    # Work handed to a thread keeps its parent: that is what asynckit records.
+    assert (handed.task, handed.parent) == (None, "main")
+    assert tl._repr_png_().startswith(b"\x89PNG")
+    tl.save(tmp_path / "again.json")
+    assert asynckit.Timeline.load(tmp_path / "again.json").spans == tl.spans
+
+
+def test_exact_times_that_are_not_finite_give_way_to_the_events_own(timeline, tmp_path):
+    path = tmp_path / "trace.json"
+    timeline.save(path)
+    document = json.loads(path.read_text())
+    ours = document["otherData"]["asynckit"]
+    seconds = [value for s in timeline.spans for value in (s.start, s.end)]
+    for damaged in (
+        base64.b64encode(struct.pack(f"<{len(seconds)}d", math.nan, *seconds[1:])).decode(),
+        [math.inf, *seconds[1:]],
+    ):
+        ours["seconds"] = damaged
+        path.write_text(json.dumps(document))
+        loaded = asynckit.Timeline.load(path)
+        assert loaded.spans[0].start == pytest.approx(timeline.spans[0].start, abs=1e-8)
+        assert all(math.isfinite(s.start) and math.isfinite(s.end) for s in loaded.spans)
+        # The exact lag samples likewise.
+        ours["lag_samples"] = [math.nan] * (2 * len(timeline.lag_samples))
+        path.write_text(json.dumps(document))
+        assert all(math.isfinite(v) for s in asynckit.Timeline.load(path).lag_samples for v in s)
+
+
+def test_each_thread_of_another_tool_keeps_its_own_row(tmp_path):
+    def thread(pid, tid, name):
+        return {"name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": {"name": name}}
+
+    def process(pid, name):
+        return {"name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": {"name": name}}
+
+    path = events_file(
+        tmp_path,
+        [
+            # Chrome: a CrRendererMain in each renderer process, the same tids in each.
+            process(10, "Renderer A"),
+            process(20, "Renderer B"),
+            thread(10, 1, "CrRendererMain"),
+            thread(20, 1, "CrRendererMain"),
+            complete(name="layout A", pid=10, tid=1),
+            complete(name="layout B", pid=20, tid=1),
+            complete(name="unnamed A", pid=10, tid=7),
+            complete(name="unnamed B", pid=20, tid=7),
+            # Two processes of one name, and a pool's threads of one name in one process.
+            process(30, "Renderer"),
+            process(40, "Renderer"),
+            thread(30, 1, "Compositor"),
+            thread(40, 1, "Compositor"),
+            thread(30, 2, "Compositor"),
+            complete(name="c 30.1", pid=30, tid=1),
+            complete(name="c 40.1", pid=40, tid=1),
+            complete(name="c 30.2", pid=30, tid=2),
+            # A name of its own is left as it is.
+            thread(10, 3, "Chrome_IOThread"),
+            complete(name="io", pid=10, tid=3),
+        ],
+    )
+    rows = {s.label: s.lane for s in asynckit.Timeline.load(path).spans}
+    assert rows == {
+        "layout A": "CrRendererMain (Renderer A)",
+        "layout B": "CrRendererMain (Renderer B)",
+        "unnamed A": "thread 7 (Renderer A)",
+        "unnamed B": "thread 7 (Renderer B)",
+        "c 30.1": "Compositor (pid 30, tid 1)",
+        "c 40.1": "Compositor (pid 40)",
+        "c 30.2": "Compositor (pid 30, tid 2)",
+        "io": "Chrome_IOThread",
+    }
+
+
+@pytest.mark.parametrize("name", ["trace.json.gz", "trace.json"])
+def test_a_gzip_compressed_trace_reads_whatever_its_name(timeline, tmp_path, name):
+    timeline.save(tmp_path / "plain.json")
+    path = tmp_path / name
+    path.write_bytes(gzip.compress((tmp_path / "plain.json").read_bytes()))
+    same(asynckit.Timeline.load(path), timeline)
+    path.write_bytes(path.read_bytes()[:-20])  # cut short
+    with pytest.raises(asynckit.AsynckitError, match="gzip-compressed but does not decompress"):
+        asynckit.Timeline.load(path)
+
+
+def test_a_byte_order_mark_is_read_past(timeline, tmp_path):
+    path = tmp_path / "trace.json"
+    timeline.save(path)
+    path.write_bytes(codecs.BOM_UTF8 + path.read_bytes())
+    same(asynckit.Timeline.load(path), timeline)
