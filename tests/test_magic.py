@@ -412,7 +412,7 @@ def test_a_cell_that_raises_stops_recording_before_its_traceback_is_drawn(shell,
     async def main():
         shell.user_ns.update(asynckit=asynckit, Own=Own)
         raised = await run_cell(
-            shell, "%%timeline --lag --out raised\nawait asynckit.sleep(0.01)\n1 / 0\n"
+            shell, "%%timeline --lag --out raised\nawait asynckit.sleep(0.1)\n1 / 0\n"
         )
         cancelled = await run_cell(
             shell, "%%timeline --out cancelled\nawait asynckit.sleep(10)\n", cancel_after=0.05
