@@ -268,7 +268,7 @@ def _parse(events: list[Any], other: object) -> TraceData:
                 else:
                     start, end = _start_and_end(event)
                 track = tracks[event.get("pid"), event.get("tid")]
-                spans.append(_span(event, event.get("args"), start, end, track))
+                spans.append(_span(event, _args(event), start, end, track))
             elif phase == "B":
                 track = event.get("pid"), event.get("tid")
                 begun = (event, _args(event), _seconds(event, "ts"))
@@ -373,15 +373,13 @@ def _foreign_tracks(
 
 
 def _span(
-    event: dict[str, Any], args: object, start: float, end: float, track: tuple[Any, Any]
+    event: dict[str, Any], args: dict[str, Any], start: float, end: float, track: tuple[Any, Any]
 ) -> RawSpan:
     label = str(event.get("name", ""))
     kind = str(event.get("cat") or "span")
     task, thread = track
     if not args:
         return (label, kind, start, end, task, thread)
-    if not isinstance(args, dict):
-        raise _Unreadable(f"has args {_shown(args)}, not an object")
     # In another tool's trace the args are that tool's own: one of these names whose value is
     # not text is its data, not asynckit's, and is left out (a task given as 7 leaves the span
     # on its track's task). Taken as it is, it would break the plot and the saved file.

@@ -185,12 +185,14 @@ def _lay_out(timelines: Sequence[Timeline], rows: str) -> _Layout:
         names, rows_of = _assign_rows(spans, rows)
         first_row = len(layout.rows)
         shown = _readable(names, timeline) if rows in ("auto", "task") else names
-        lanes = _lane_count(names, spans, rows)
+        # Packed lanes come first, named "lane 0", "lane 1" ... (a thread's row after them).
+        packed = rows == "lanes" or (rows == "auto" and _too_many_rows(spans))
+        lanes = sum(1 for name in names if name.startswith("lane ")) if packed else 0
         squeezed = lanes > LANES_HEIGHT
         layout.add_rows(shown[:lanes], LANES_HEIGHT / lanes if squeezed else 1.0)
         layout.add_rows(shown[lanes:])
         layout.placed.extend((s, first_row + r) for s, r in rows_of)
-        if rows == "task" or (rows == "auto" and not _too_many_rows(spans)):
+        if rows in ("auto", "task") and not packed:
             task_row = {name: r for r, name in reversed(list(enumerate(names)))}  # tasks first
             layout.links.extend(
                 (s.start, first_row + task_row[s.parent], first_row + r)
@@ -202,15 +204,6 @@ def _lay_out(timelines: Sequence[Timeline], rows: str) -> _Layout:
             name = f"loop lag\n(max {timeline.max_lag * 1000:.0f} ms)"
             layout.add_rows([name], 2.0 if squeezed else 1.0)
     return layout
-
-
-def _lane_count(names: Sequence[str], spans: Sequence[Span], rows: str) -> int:
-    """How many of the rows ``_assign_rows`` gave are packed lanes (they come first)."""
-    if rows == "lanes":
-        return len(names)
-    if rows == "auto" and _too_many_rows(spans):
-        return len(names) - len({s.lane for s in spans if s.task is None})
-    return 0
 
 
 def _draw(ax: Axes, layout: _Layout, ideal: float | None) -> dict[str, str]:
