@@ -200,9 +200,11 @@ def test_the_n_slider_reruns_the_comparison_at_each_value(page):
         items, _, speedup, ideal = _printed(cell["caption"])
         assert items == n
         # n sleeps of 0.05 s: one after another n times as long as one, so the ideal is n
-        # (give or take each sleep's overshoot), and a concurrent run comes close to it.
+        # (give or take each sleep's overshoot), and a concurrent run comes close to it. The
+        # speedup is held to n's bounds, not to the measured ideal's: one sleep that overshot
+        # in the sequential run lowers that ideal, and a concurrent run can then beat it.
         assert 0.7 * n <= ideal <= 1.3 * n, cell["caption"]
-        assert 0.5 * ideal <= speedup <= 1.1 * ideal, cell["caption"]
+        assert 0.5 * ideal <= speedup <= 1.3 * n, cell["caption"]
         assert cell["plot"] not in pictures, "the picture did not change"
         pictures.add(cell["plot"])
         page.locator(".jp-Notebook .jp-CodeCell").nth(2).locator(".jp-OutputArea").screenshot(
