@@ -266,7 +266,7 @@ def _unseen(tl: Timeline, mentioned: Sequence[str]) -> str:
     """What asynckit could not see in the cell: inside Trio or Curio, or on the loop of its own
     that asynckit.run() starts in a thread, only what is instrumented."""
     notes = [_unseen_library(tl, mentioned)]
-    if any(s.thread == RUN_THREAD for s in tl.spans):
+    if RUN_THREAD in tl.threads:
         notes.append(
             "asynckit.run() ran a coroutine on an event loop of its own, in a thread: asynckit "
             "sees the spans recorded there, not the lifetimes of its tasks nor the calls they "

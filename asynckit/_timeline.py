@@ -415,6 +415,12 @@ class Timeline:
         """The async libraries whose tasks recorded spans here: "asyncio", "trio", "curio"."""
         return set(self._recorder.libraries)
 
+    @property
+    def threads(self) -> set[str]:
+        """The names of the threads whose spans were recorded here (read without building the
+        spans)."""
+        return {raw[5] for raw in self._recorder.spans}
+
     def summary(self) -> str:
         """One line about what was recorded: the wall time, the tasks and how many were alive
         at once, the requests and how many were in flight at once, the calls run in threads,

@@ -468,3 +468,22 @@ def test_a_coroutine_run_with_asynckit_run_is_said_to_be_seen_only_in_part(shell
     summary, note = capsys.readouterr().out.splitlines()[:2]
     assert "0 tasks" in summary and len(shell.user_ns["tl"].spans) == 3
     assert note.startswith("asynckit.run() ran a coroutine on an event loop of its own")
+
+
+def test_what_is_printed_under_the_cell_makes_no_span_objects(shell):
+    """The summary and the notes read the spans as recorded: Span objects are made only when
+    something reads them, such as the plot (for a busy cell, that takes milliseconds)."""
+    shell.display_formatter.active_types = ["text/plain"]  # shown as text: nothing draws
+
+    async def main():
+        return await run_cell(
+            shell,
+            "%%timeline --lag --out tl\n"
+            "import asyncio\n"
+            "await asyncio.gather(*(asyncio.to_thread(sum, []) for _ in range(5)))\n",
+        )
+
+    assert asyncio.run(main()).success
+    tl = shell.user_ns["tl"]
+    assert tl._cache is None
+    assert len(tl) == 5 + 5  # each call in a thread, and the task gather made for it

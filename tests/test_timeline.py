@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import threading
 
 import curio
 import pytest
@@ -137,6 +138,20 @@ def test_worker_threads_record_into_the_starting_tasks_timeline():
     assert s.label == "in a thread" and s.kind == "work"
     assert s.task is None and s.thread != "MainThread"
     assert s.lane == f"thread {s.thread}"
+
+
+def test_threads_names_each_thread_that_recorded_without_making_span_objects():
+    async def main():
+        with asynckit.Timeline() as tl:
+            await asynckit.sleep(0)
+            await asyncio.to_thread(asynckit.work, 0, "in a thread")
+        return tl, threading.current_thread().name
+
+    tl, here = asyncio.run(main())
+    assert tl._cache is None
+    worker = next(s.thread for s in tl.spans if s.kind == "work")
+    assert tl.threads == {here, worker} and worker != here
+    assert asynckit.Timeline().threads == set()
 
 
 def test_many_threads_record_without_losing_spans():
