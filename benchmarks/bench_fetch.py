@@ -7,7 +7,10 @@ against the ideal.
 - ``fetch_efficiency_cold_100``, ``fetch_efficiency_warm_100``: 100 concurrent fetch_json from
   a server that answers after 0.1 s, as in notebook 02: the ideal (0.1 s, every request at
   once) over the measured wall time, on a new session (100 new connections) and on a session
-  whose pool already holds 100 open connections, taking turns.
+  whose pool already holds 100 open connections, taking turns. Beside them, the same batch
+  of bare aiohttp requests, to a bare aiohttp app (``_bare``) and to a server that does less
+  than any HTTP server does (``_floor``: a canned answer, written by a timer 0.1 s after each
+  request): what aiohttp's client itself reaches on this machine.
 
     python benchmarks/bench_fetch.py [--quick]
 """
@@ -23,7 +26,7 @@ from typing import Any
 
 import aiohttp
 from _common import interleaved, interval, report
-from bench_server import bare_server
+from bench_server import bare_server, canned_server
 
 import asynckit
 
@@ -71,8 +74,8 @@ async def _batch(session: aiohttp.ClientSession, urls: list[str], bare: bool) ->
 
 def efficiency(quick: bool) -> dict[str, Any]:
     """100 concurrent fetch_json from the local API, cold and warm, beside the same batch of
-    bare aiohttp requests to a bare aiohttp app in a child process: the best this machine
-    gives at the moment of the run."""
+    bare aiohttp requests to a bare aiohttp app and to a canned server, each in a child
+    process: the best aiohttp's client reaches on this machine at the moment of the run."""
     repeats = 3 if quick else 21
     times: dict[str, list[float]] = {}
 
@@ -81,15 +84,18 @@ def efficiency(quick: bool) -> dict[str, Any]:
         connector = aiohttp.TCPConnector(limit=BATCH)
         async with aiohttp.ClientSession(connector=connector) as session:
             # every request opens a connection, then every request finds one open
-            cold = await _batch(session, urls, name == "bare")
-            warm = await _batch(session, urls, name == "bare")
+            cold = await _batch(session, urls, name != "asynckit")
+            warm = await _batch(session, urls, name != "asynckit")
         times.setdefault(f"{name}_cold", []).append(cold)
         times.setdefault(f"{name}_warm", []).append(warm)
 
     with asynckit.start_server(latency=LATENCY) as api:
         body = asyncio.run(_body(f"{api.url}/posts/1"))
-        with bare_server({"/posts/{id}": body}, latency=LATENCY) as (bare, _):
-            bases = {"asynckit": api.url, "bare": bare}
+        with (
+            bare_server({"/posts/{id}": body}, latency=LATENCY) as (bare, _),
+            canned_server(body, LATENCY) as floor,
+        ):
+            bases = {"asynckit": api.url, "bare": bare, "floor": floor}
             for name, base in bases.items():  # warm up: imports, caches
                 asyncio.run(run(base, name))
             times.clear()
@@ -104,6 +110,8 @@ def efficiency(quick: bool) -> dict[str, Any]:
         ("fetch_efficiency_warm_100", "asynckit_warm"),
         ("fetch_efficiency_cold_100_bare", "bare_cold"),
         ("fetch_efficiency_warm_100_bare", "bare_warm"),
+        ("fetch_efficiency_cold_100_floor", "floor_cold"),
+        ("fetch_efficiency_warm_100_floor", "floor_warm"),
     ):
         figures[key] = _efficiency(times[name])
         intervals[key] = interval(_efficiency, times[name])

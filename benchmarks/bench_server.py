@@ -95,6 +95,62 @@ def bare_server(bodies: dict[str, bytes], latency: float = 0.0) -> Iterator[tupl
         process.communicate()  # closing its standard input stops it
 
 
+# Less than any HTTP server does: each request, whatever it asks, gets the same bytes after
+# ``latency`` seconds, written by a timer of the event loop; no routing, no parsing beyond the
+# blank line that ends a request's headers (the client sends GETs with no body).
+_CANNED = """
+import asyncio, json, sys
+
+given = json.loads(sys.stdin.readline())
+body, latency = given["body"].encode("latin-1"), given["latency"]
+answer = (
+    b"HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\n"
+    b"Content-Length: %d\\r\\n\\r\\n" % len(body) + body
+)
+
+class Canned(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport, self.received = transport, b""
+
+    def data_received(self, data):
+        self.received += data
+        while b"\\r\\n\\r\\n" in self.received:
+            _, self.received = self.received.split(b"\\r\\n\\r\\n", 1)
+            asyncio.get_running_loop().call_later(latency, self.answer)
+
+    def answer(self):
+        if not self.transport.is_closing():
+            self.transport.write(answer)
+
+async def main():
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(Canned, "127.0.0.1", 0, backlog=1024)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await loop.run_in_executor(None, sys.stdin.read)
+    server.close()
+
+asyncio.run(main())
+"""
+
+
+@contextlib.contextmanager
+def canned_server(body: bytes, latency: float) -> Iterator[str]:
+    """A server that does less than any HTTP server does, in a child process: every request
+    gets ``body`` after ``latency`` seconds. What a client achieves against it is the most it
+    can achieve on this machine. Yields its base URL; stops it at the end."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _CANNED], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        given = {"body": body.decode("latin-1"), "latency": latency}
+        process.stdin.write(json.dumps(given).encode() + b"\n")
+        process.stdin.flush()
+        yield f"http://127.0.0.1:{int(process.stdout.readline())}"
+    finally:
+        process.communicate()  # closing its standard input stops it
+
+
 async def _drive(session: aiohttp.ClientSession, base: str, requests: int) -> None:
     """Send ``requests`` GETs (cycling through PATHS) from CONCURRENCY workers."""
     urls = [base + path for path in PATHS]
