@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import io
 import json
 import os
 import sys
@@ -44,6 +45,11 @@ PID = 1
 LAG_COUNTER = "loop lag"
 #: The first bytes of a gzip file.
 GZIP_MAGIC = b"\x1f\x8b"
+#: The most JSON Timeline.load reads, decompressed: about four million spans of asynckit's
+#: (a span takes about 220 bytes), and more than a kernel can hold as Python objects on a
+#: small machine. A file over it, or a small gzip file that would unpack past it, is refused
+#: before it fills the memory.
+MAX_JSON_BYTES = 1 << 30
 _COLOUR_OF_STATE = {"failed": "terrible", "cancelled": "grey"}
 
 #: A span as the timeline module stores it: (label, kind, start, end, task, thread[, error,
@@ -215,19 +221,25 @@ def _json_in(path: str | os.PathLike[str], where: str) -> Any:
     traces as .json.gz, and the first bytes tell, whatever the file's name."""
     try:
         with open(path, "rb") as file:
-            data = file.read()
+            data = file.read(MAX_JSON_BYTES + 1)
     except FileNotFoundError:
         raise AsynckitError(f"no trace file at {where!r}: save one with tl.save(path)") from None
     except OSError as error:
         raise _not_json(where, error) from None
-    if data.startswith(GZIP_MAGIC):
+    if len(data) <= MAX_JSON_BYTES and data.startswith(GZIP_MAGIC):
         try:
-            data = gzip.decompress(data)
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as unpacked:
+                data = unpacked.read(MAX_JSON_BYTES + 1)
         except (OSError, EOFError, zlib.error) as error:
             raise AsynckitError(
                 f"{where!r} is gzip-compressed but does not decompress ({error}): it may be "
                 "cut short; download or copy it again"
             ) from None
+    if len(data) > MAX_JSON_BYTES:
+        raise AsynckitError(
+            f"{where!r} holds more than {MAX_JSON_BYTES >> 20:,} MB of JSON, more than "
+            "Timeline.load reads: open it in https://ui.perfetto.dev, which streams big traces"
+        )
     try:
         # From bytes, json reads UTF-8 with or without a byte order mark (and UTF-16 and -32).
         return json.loads(data)

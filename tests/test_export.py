@@ -422,6 +422,25 @@ def test_a_gzip_compressed_trace_reads_whatever_its_name(timeline, tmp_path, nam
         asynckit.Timeline.load(path)
 
 
+@pytest.mark.parametrize("compressed", [True, False])
+def test_a_trace_that_unpacks_past_the_limit_is_refused_before_it_fills_memory(
+    timeline, tmp_path, monkeypatch, compressed
+):
+    from asynckit import _export
+
+    timeline.save(tmp_path / "trace.json")
+    size = (tmp_path / "trace.json").stat().st_size
+    monkeypatch.setattr(_export, "MAX_JSON_BYTES", size)  # the limit, scaled down
+    same(asynckit.Timeline.load(tmp_path / "trace.json"), timeline)  # up to it: read
+    # Past it: a kilobyte of gzip that unpacks to a million spaces, or the plain spaces.
+    padded = (tmp_path / "trace.json").read_bytes() + b" " * 1_000_000
+    path = tmp_path / "padded.json"
+    path.write_bytes(gzip.compress(padded) if compressed else padded)
+    assert path.stat().st_size < 10_000 or not compressed
+    with pytest.raises(asynckit.AsynckitError, match=r"more than [\d,]+ MB of JSON.*ui\.perfetto"):
+        asynckit.Timeline.load(path)
+
+
 def test_a_byte_order_mark_is_read_past(timeline, tmp_path):
     path = tmp_path / "trace.json"
     timeline.save(path)
