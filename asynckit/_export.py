@@ -45,10 +45,9 @@ PID = 1
 LAG_COUNTER = "loop lag"
 #: The first bytes of a gzip file.
 GZIP_MAGIC = b"\x1f\x8b"
-#: The most JSON Timeline.load reads, decompressed: about four million spans of asynckit's
-#: (a span takes about 220 bytes), and more than a kernel can hold as Python objects on a
-#: small machine. A file over it, or a small gzip file that would unpack past it, is refused
-#: before it fills the memory.
+#: The most JSON Timeline.load reads, decompressed: about five million spans of asynckit's
+#: (a span takes about 220 bytes), whose Python objects take several GB. A bigger file, or a
+#: small gzip file that would unpack past it, is refused before it fills the memory.
 MAX_JSON_BYTES = 1 << 30
 _COLOUR_OF_STATE = {"failed": "terrible", "cancelled": "grey"}
 

@@ -494,7 +494,7 @@ class Timeline:
         gzip-compressed or not (their complete and begin/end events as spans, each thread's
         track as a row, named after it). A file that holds what cannot be drawn or saved
         again is refused with an error that says where, and so is one of more than 1 GB of
-        JSON once decompressed (about four million spans), before it fills the memory. The
+        JSON once decompressed (about five million spans), before it fills the memory. The
         timeline read back records nothing more.
 
         Example::
