@@ -432,7 +432,7 @@ def test_a_trace_that_unpacks_past_the_limit_is_refused_before_it_fills_memory(
     size = (tmp_path / "trace.json").stat().st_size
     monkeypatch.setattr(_export, "MAX_JSON_BYTES", size)  # the limit, scaled down
     same(asynckit.Timeline.load(tmp_path / "trace.json"), timeline)  # up to it: read
-    # Past it: a kilobyte of gzip that unpacks to a million spaces, or the plain spaces.
+    # Past it: a few kilobytes of gzip that unpack to a million spaces, or the plain spaces.
     padded = (tmp_path / "trace.json").read_bytes() + b" " * 1_000_000
     path = tmp_path / "padded.json"
     path.write_bytes(gzip.compress(padded) if compressed else padded)
