@@ -220,7 +220,9 @@ def _json_in(path: str | os.PathLike[str], where: str) -> Any:
     traces as .json.gz, and the first bytes tell, whatever the file's name."""
     try:
         with open(path, "rb") as file:
-            data = file.read(MAX_JSON_BYTES + 1)
+            if os.fstat(file.fileno()).st_size > MAX_JSON_BYTES:  # refused unread
+                raise _too_big(where)
+            data = file.read(MAX_JSON_BYTES + 1)  # a pipe or device tells no size
     except FileNotFoundError:
         raise AsynckitError(f"no trace file at {where!r}: save one with tl.save(path)") from None
     except OSError as error:
@@ -235,10 +237,7 @@ def _json_in(path: str | os.PathLike[str], where: str) -> Any:
                 "cut short; download or copy it again"
             ) from None
     if len(data) > MAX_JSON_BYTES:
-        raise AsynckitError(
-            f"{where!r} holds more than {MAX_JSON_BYTES >> 20:,} MB of JSON, more than "
-            "Timeline.load reads: open it in https://ui.perfetto.dev, which streams big traces"
-        )
+        raise _too_big(where)
     try:
         # From bytes, json reads UTF-8 with or without a byte order mark (and UTF-16 and -32).
         return json.loads(data)
@@ -246,6 +245,13 @@ def _json_in(path: str | os.PathLike[str], where: str) -> Any:
         raise _not_json(where, "its JSON nests too deeply") from None
     except ValueError as error:  # UnicodeDecodeError and JSONDecodeError among them
         raise _not_json(where, error) from None
+
+
+def _too_big(where: str) -> AsynckitError:
+    return AsynckitError(
+        f"{where!r} holds more than {MAX_JSON_BYTES >> 20:,} MB of JSON, more than "
+        "Timeline.load reads: open it in https://ui.perfetto.dev, which streams big traces"
+    )
 
 
 def _not_json(where: str, why: object) -> AsynckitError:

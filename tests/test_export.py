@@ -4,12 +4,15 @@ schema and read back equal to what was saved."""
 import asyncio
 import base64
 import codecs
+import contextlib
 import gc
 import gzip
 import json
 import math
 import numbers
+import os
 import struct
+import threading
 
 import pytest
 
@@ -439,6 +442,26 @@ def test_a_trace_that_unpacks_past_the_limit_is_refused_before_it_fills_memory(
     assert path.stat().st_size < 10_000 or not compressed
     with pytest.raises(asynckit.AsynckitError, match=r"more than [\d,]+ MB of JSON.*ui\.perfetto"):
         asynckit.Timeline.load(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX's")
+def test_a_pipe_that_tells_no_size_is_read_only_up_to_the_limit(timeline, tmp_path, monkeypatch):
+    from asynckit import _export
+
+    monkeypatch.setattr(_export, "MAX_JSON_BYTES", 1_000)  # the limit, scaled down
+    pipe = tmp_path / "trace.json"
+    os.mkfifo(pipe)
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), open(pipe, "wb") as writer:
+            writer.write(b" " * 1_000_000)  # far past the limit, unless the reader stops
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    with pytest.raises(asynckit.AsynckitError, match=r"more than [\d,]+ MB of JSON"):
+        asynckit.Timeline.load(pipe)
+    writer.join(timeout=10)
+    assert not writer.is_alive()  # the reader closed the pipe after the limit
 
 
 def test_a_byte_order_mark_is_read_past(timeline, tmp_path):
