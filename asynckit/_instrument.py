@@ -96,7 +96,8 @@ async def sleep(seconds: float, label: str | None = None) -> None:
         try:
             if seconds:  # what asyncio.sleep does, without a second coroutine
                 future = loop.create_future()
-                handle = loop.call_later(seconds, _wake, future)
+                # call_later(seconds, ...) does this, at the cost of a call with *args.
+                handle = loop.call_at(loop.time() + seconds, _wake, future)
                 await future
             else:
                 await asyncio.sleep(0)  # a bare yield to the loop
