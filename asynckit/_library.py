@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from asyncio import _get_running_loop
 from collections.abc import Awaitable, Callable
+from sys import modules as _modules
 from typing import Any
 
-import sniffio
+from sniffio import current_async_library_cvar as _library_cvar
+from sniffio import thread_local as _library_local
 
 from ._errors import AsynckitError
 
@@ -30,12 +33,12 @@ def running_library() -> str | None:
     Like ``sniffio.current_async_library``, but it asks Curio before asyncio: Curio started
     from a Jupyter cell runs inside asyncio's running loop, where sniffio answers "asyncio".
     """
-    name = sniffio.thread_local.name or sniffio.current_async_library_cvar.get()
+    name = _library_local.name or _library_cvar.get()
     if name:
         return name
     if curio_running():
         return "curio"
-    if asyncio._get_running_loop() is not None:
+    if _get_running_loop() is not None:
         return "asyncio"
     return None
 
@@ -44,18 +47,28 @@ def asyncio_loop() -> asyncio.AbstractEventLoop | None:
     """The running asyncio loop when asyncio runs this code, else None: what the paths that
     run for every span ask first. It is ``running_library() == "asyncio"`` made cheap: Trio
     or Curio can run inside an asyncio loop (a Jupyter cell), but only once imported."""
-    loop = asyncio._get_running_loop()
-    if loop is None or (
-        ("trio" in sys.modules or "curio" in sys.modules) and running_library() != "asyncio"
-    ):
-        return None
-    return loop
+    loop = _get_running_loop()
+    if loop is None or ("trio" not in _modules and "curio" not in _modules):
+        return loop
+    # running_library(), written out: once Trio or Curio is imported, every span asks.
+    name = _library_local.name or _library_cvar.get()
+    if name:
+        return loop if name == "asyncio" else None
+    return None if curio_running() else loop
 
 
 def curio_running() -> bool:
     """Whether a Curio kernel runs this code (without importing Curio if nobody has)."""
-    curio_meta = sys.modules.get("curio.meta")
-    return curio_meta is not None and bool(curio_meta.curio_running())
+    curio_meta = _modules.get("curio.meta")
+    if curio_meta is None:
+        return False
+    # Curio's curio_running() is getattr(its thread-local, "running", False), which raises
+    # and catches an AttributeError whenever Curio is not running: eight times the cost of
+    # reading the thread's own attributes.
+    own = getattr(curio_meta, "_locals", None)
+    if own is None:
+        return bool(curio_meta.curio_running())
+    return bool(own.__dict__.get("running", False))
 
 
 def current_library(what: str) -> str:

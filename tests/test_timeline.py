@@ -220,6 +220,43 @@ def test_trio_or_curio_run_inside_a_running_asyncio_loop_is_recognised(run):
     assert s.label == "nap" and s.task == "inner" and s.duration >= 0.01
 
 
+def test_whether_curio_runs_reads_as_curio_says():
+    # asynckit reads Curio's thread-local flag itself (Curio's own function raises and catches
+    # an AttributeError each time it is asked outside Curio): it must answer as Curio does.
+    import curio.meta
+
+    from asynckit._library import curio_running
+
+    answers = []
+
+    def ask():
+        answers.append((curio_running(), curio.meta.curio_running()))
+
+    async def main():
+        ask()
+        await curio.run_in_thread(ask)  # a worker thread of Curio's does not run Curio
+
+    ask()
+    curio.run(main)
+    ask()
+    assert answers == [(False, False), (True, True), (False, False), (False, False)]
+
+
+def test_whether_curio_runs_falls_back_on_curio_s_function(monkeypatch):
+    # A Curio whose flag lives elsewhere: its own function answers.
+    import sys
+    import types
+
+    from asynckit._library import curio_running
+
+    running = [False]
+    meta = types.SimpleNamespace(curio_running=lambda: running[0])
+    monkeypatch.setitem(sys.modules, "curio.meta", meta)
+    assert curio_running() is False
+    running[0] = True
+    assert curio_running() is True
+
+
 def test_trio_rows_are_named_after_the_function_without_its_module_path():
     async def main():
         with asynckit.Timeline() as tl:
