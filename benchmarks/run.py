@@ -4,9 +4,9 @@
     python benchmarks/run.py --quick   # a short smoke run (CI), written under benchmarks/out/
     python benchmarks/run.py --python .venvs/3.13   # the overhead figures on more Pythons
 
-What recording costs is also measured on every other interpreter given with ``--python`` (a
-python executable or a venv), and by default in a full run on each venv under ``.venvs/``; the
-results show one row per Python version.
+What recording costs is measured in a fresh process, under this interpreter and every other one
+given with ``--python`` (a python executable or a venv), and by default in a full run under each
+venv in ``.venvs/``; the results show one row per Python version.
 
 Each benchmark measures asynckit beside the bare alternative in the same run, taking turns, and
 reports medians: this machine is shared and noisy, so only ratios measured side by side count.
@@ -30,7 +30,6 @@ import bench_fetch
 import bench_live
 import bench_loopwatch
 import bench_magic
-import bench_overhead
 import bench_plot
 import bench_server
 import bench_spawn
@@ -100,7 +99,6 @@ GOALS: dict[str, tuple[str, str, Callable[[float], bool] | None]] = {
 }
 
 BENCHMARKS: list[Callable[[bool], dict[str, Any]]] = [
-    bench_overhead.measure,
     bench_compare.measure,
     bench_server.measure,
     bench_fetch.measure,
@@ -131,7 +129,8 @@ def interpreters(given: list[str]) -> list[Path]:
 
 
 def overhead_on(python: Path, quick: bool) -> dict[str, Any]:
-    """bench_overhead.py's figures under another interpreter, measuring this checkout."""
+    """bench_overhead.py's figures under an interpreter, in a process of its own, measuring
+    this checkout."""
     command = [str(python), str(HERE / "bench_overhead.py"), "--json", *(["--quick"] * quick)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(command, cwd=HERE, env=env, capture_output=True, text=True)
@@ -272,23 +271,24 @@ def main() -> int:
         "quick": quick,
         "date": time.strftime("%Y-%m-%d"),
     }
-    for benchmark in BENCHMARKS:
-        started = time.perf_counter()
-        figures = benchmark(quick)
-        results.setdefault("intervals", {}).update(figures.pop("intervals", {}))
-        results.update(figures)
-        print(f"{benchmark.__module__:18} {time.perf_counter() - started:6.1f} s", flush=True)
-    by_python = {
-        results["python"]: {
-            **{key: results[key] for key in PER_PYTHON},
-            "intervals": {k: v for k, v in results["intervals"].items() if k in PER_PYTHON},
-        }
-    }
-    for python in others:
+    # What recording costs is measured in a process of its own under every interpreter, this
+    # one included, so that each runs alike: this process has imported Trio, Curio, IPython
+    # and matplotlib for the other benchmarks, which a notebook that uses asynckit need not.
+    by_python: dict[str, dict[str, Any]] = {}
+    for python in [Path(sys.executable), *others]:
         started = time.perf_counter()
         figures = overhead_on(python, quick)
         by_python[figures.pop("python")] = figures
         print(f"{'bench_overhead':18} {time.perf_counter() - started:6.1f} s  ({python})")
+    ours = by_python[results["python"]]
+    results.update({key: ours[key] for key in PER_PYTHON})
+    results["intervals"] = dict(ours["intervals"])
+    for benchmark in BENCHMARKS:
+        started = time.perf_counter()
+        figures = benchmark(quick)
+        results["intervals"].update(figures.pop("intervals", {}))
+        results.update(figures)
+        print(f"{benchmark.__module__:18} {time.perf_counter() - started:6.1f} s", flush=True)
     results["by_python"] = by_python
     if not quick:
         results["course_s"] = course_seconds()
