@@ -62,8 +62,12 @@ class TaskTracker:
         # Tasks under way: when each started, and its coroutine's name (for its label).
         # Keyed by id, not by the task: a task nobody else holds must stay collectable. An
         # entry leaves when its task is done, before the task can be collected and its id
-        # reused.
-        self._started: dict[int, tuple[float, str | None]] = {}
+        # reused. Two dicts of plain values, not one of (start, name) tuples: a dict that holds
+        # only numbers and text stays out of the garbage collector's sight, while one of fresh
+        # tuples would be handed back to it at every new task, and every pass of the collector
+        # would then go through all the tasks under way.
+        self._started: dict[int, float] = {}
+        self._labels: dict[int, str | None] = {}
         # Calls under way in worker threads, by thread (a worker runs one call at a time):
         # what each runs, when it began, its thread's name, and the row of the task that
         # handed it over.
@@ -95,15 +99,16 @@ class TaskTracker:
         """Record each task still running as the timeline ends as a span up to now, with the
         detail "still running" (when it will end is not known), and stop watching them."""
         started, self._started = self._started, {}
+        labels, self._labels = self._labels, {}
         if not started:
             return
         now = perf_counter()
         # A task under way is alive, so its id is its own: an entry's id is reused only after
         # its task was collected before it finished, which asyncio reports as a bug of its own.
         for task in asyncio.all_tasks(self.loop):
-            entry = started.get(id(task))
-            if entry is not None:
-                begun, label = entry
+            begun = started.get(id(task))
+            if begun is not None:
+                label = labels.get(id(task))
                 row = self.recorder.row(task)
                 label = label or task_name(task)
                 self.recorder.add(label, "task", begun, now, row, None, "still running")
@@ -126,14 +131,17 @@ class TaskTracker:
         """Watch ``task``, created at ``started`` (a ``perf_counter()`` reading)."""
         # Few allocations per task: every object made here counts towards the garbage
         # collector's next pass, which would slow the code under watch.
-        self._started[id(task)] = (started, getattr(coro, "__qualname__", None))
+        key = id(task)
+        self._started[key] = started
+        self._labels[key] = getattr(coro, "__qualname__", None)
         task.add_done_callback(self._on_done, context=self._context)
 
     def _finished(self, done: asyncio.Future[Any]) -> None:
-        entry = self._started.pop(id(done), None)
-        if entry is None:  # created before this tracker was installed, or it was removed
+        key = id(done)
+        started = self._started.pop(key, None)
+        if started is None:  # created before this tracker was installed, or it was removed
             return
-        started, label = entry
+        label = self._labels.pop(key)
         if done.cancelled():
             error: str | None = "cancelled"
         else:
@@ -254,7 +262,9 @@ class LoopFactory:
             tracker = self.tracker()
             if tracker is None:
                 return task
-        tracker._started[id(task)] = (started, getattr(coro, "__qualname__", None))
+        key = id(task)
+        tracker._started[key] = started
+        tracker._labels[key] = getattr(coro, "__qualname__", None)
         if task.done():  # an eager task that ended inside the factory: it ended now
             tracker._finished(task)
         else:

@@ -242,6 +242,22 @@ def test_tracking_keeps_no_task_alive():
         loop.close()
 
 
+def test_watching_many_tasks_adds_no_work_to_each_pass_of_the_garbage_collector():
+    # What a tracker keeps about the tasks under way must not be handed back to the collector
+    # as each new task starts: its passes would each go through all of them.
+    async def main():
+        with asynckit.Timeline(tasks=True):
+            tasks = [asyncio.create_task(asyncio.sleep(0.05)) for _ in range(1_000)]
+            gc.collect()  # what the tracker holds is now old, or out of the collector's sight
+            tasks.append(asyncio.create_task(asyncio.sleep(0.05)))
+            young = [o for o in gc.get_objects(generation=0) if isinstance(o, dict | list)]
+            largest = max(map(len, young), default=0)
+            await asyncio.gather(*tasks)
+        return largest
+
+    assert asyncio.run(main()) < 1_000
+
+
 # -- several tracking timelines on one loop -----------------------------------------------
 
 
