@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from math import isfinite, nan
+from operator import gt
 from typing import TYPE_CHECKING, Any, cast
 
 from ._errors import AsynckitError
@@ -271,7 +272,9 @@ def _parse(events: list[Any], other: object) -> TraceData:
     thread_names, process_names, used, complete = _survey(events)
     tracks.update(_foreign_tracks(used - tracks.keys(), thread_names, process_names))
     exact = _unpack(ours.get("seconds"))
-    times = iter(exact) if exact is not None and len(exact) == 2 * complete else None
+    if exact is not None and (len(exact) != 2 * complete or any(map(gt, exact[::2], exact[1::2]))):
+        exact = None  # damaged (a span that would end before it starts): the events' own
+    times = iter(exact) if exact is not None else None
 
     spans: list[RawSpan] = []
     open_spans: dict[Track, list[tuple[dict[str, Any], dict[str, Any], float]]] = {}
@@ -392,6 +395,8 @@ def _foreign_tracks(
 def _span(
     event: dict[str, Any], args: dict[str, Any], start: float, end: float, track: tuple[Any, Any]
 ) -> RawSpan:
+    if end < start:  # a negative dur, or an end event before its begin
+        raise _Unreadable("ends before it starts (a negative duration)")
     label = str(event.get("name", ""))
     kind = str(event.get("cat") or "span")
     task, thread = track

@@ -256,6 +256,18 @@ def events_file(tmp_path, events, **document):
         (json.dumps({"traceEvents": [complete(ts=float("nan"))]}), "has ts nan, not a finite"),
         (json.dumps({"traceEvents": [complete(dur=float("inf"))]}), "has dur inf, not a finite"),
         (json.dumps({"traceEvents": [complete(ts=1e400)]}), "has ts inf, not a finite"),
+        (json.dumps({"traceEvents": [complete(dur=-5)]}), "ends before it starts"),
+        (
+            json.dumps(
+                {
+                    "traceEvents": [
+                        {"ph": "B", "name": "a", "ts": 1000, "pid": 1, "tid": 1},
+                        {"ph": "E", "ts": 0, "pid": 1, "tid": 1},
+                    ]
+                }
+            ),
+            r"traceEvents\[1\] ends before it starts",
+        ),
         (
             json.dumps({"traceEvents": [{"ph": "C", "name": "loop lag", "ts": 0, "args": [1]}]}),
             r"traceEvents\[0\] has args \[1\], not an object",
@@ -300,6 +312,8 @@ def events_file(tmp_path, events, **document):
         "ts NaN",
         "dur Infinity",
         "ts beyond a float",
+        "dur negative",
+        "end event before its begin",
         "lag counter's args a list",
         "lag counter without a value",
         "thread name without args",
@@ -347,7 +361,7 @@ def test_args_asynckit_cannot_use_are_left_out_so_the_timeline_draws_and_saves(t
     assert asynckit.Timeline.load(tmp_path / "again.json").spans == tl.spans
 
 
-def test_exact_times_that_are_not_finite_give_way_to_the_events_own(timeline, tmp_path):
+def test_exact_times_not_finite_or_out_of_order_give_way_to_the_events_own(timeline, tmp_path):
     path = tmp_path / "trace.json"
     timeline.save(path)
     document = json.loads(path.read_text())
@@ -356,11 +370,13 @@ def test_exact_times_that_are_not_finite_give_way_to_the_events_own(timeline, tm
     for damaged in (
         base64.b64encode(struct.pack(f"<{len(seconds)}d", math.nan, *seconds[1:])).decode(),
         [math.inf, *seconds[1:]],
+        [seconds[1], seconds[0], *seconds[2:]],  # the first span would end before it starts
     ):
         ours["seconds"] = damaged
         path.write_text(json.dumps(document))
         loaded = asynckit.Timeline.load(path)
         assert loaded.spans[0].start == pytest.approx(timeline.spans[0].start, abs=1e-8)
+        assert loaded.spans[0].end == pytest.approx(timeline.spans[0].end, abs=1e-8)
         assert all(math.isfinite(s.start) and math.isfinite(s.end) for s in loaded.spans)
         # The exact lag samples likewise.
         ours["lag_samples"] = [math.nan] * (2 * len(timeline.lag_samples))
