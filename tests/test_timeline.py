@@ -2,7 +2,9 @@
 
 import asyncio
 import dataclasses
+import sys
 import threading
+import types
 
 import curio
 import pytest
@@ -244,9 +246,6 @@ def test_whether_curio_runs_reads_as_curio_says():
 
 def test_whether_curio_runs_falls_back_on_curio_s_function(monkeypatch):
     # A Curio whose flag lives elsewhere: its own function answers.
-    import sys
-    import types
-
     from asynckit._library import curio_running
 
     running = [False]
