@@ -127,15 +127,6 @@ class TaskTracker:
         """Whether this tracker is installed in ``factory`` (not removed, not another loop's)."""
         return self._factory is factory
 
-    def created(self, task: asyncio.Future[Any], started: float, coro: object) -> None:
-        """Watch ``task``, created at ``started`` (a ``perf_counter()`` reading)."""
-        # Few allocations per task: every object made here counts towards the garbage
-        # collector's next pass, which would slow the code under watch.
-        key = id(task)
-        self._started[key] = started
-        self._labels[key] = getattr(coro, "__qualname__", None)
-        task.add_done_callback(self._on_done, context=self._context)
-
     def _finished(self, done: asyncio.Future[Any]) -> None:
         key = id(done)
         started = self._started.pop(key, None)
