@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import weakref
 from bisect import bisect_left
@@ -12,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from operator import attrgetter, itemgetter
 from threading import Lock, current_thread, local
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import AsynckitError
 from ._gc import collector_paused
@@ -310,6 +311,7 @@ class Timeline:
         self._main_task: Row = None
         self._token: Token[Recorder | None] | None = None
         self._cache: list[Span] | None = None
+        self._digested: _Digest | None = None
         self._loaded_lag: list[tuple[float, float]] | None = None
 
     # -- recording -------------------------------------------------------------------------
@@ -373,10 +375,8 @@ class Timeline:
     @property
     def duration(self) -> float:
         """Seconds from the first span's start to the last span's end (0.0 with no spans)."""
-        raw = self._recorder.spans  # read as they are: no Span objects needed
-        if not raw:
-            return 0.0
-        return float(max(map(_end_of_raw, raw)) - min(map(_start_of_raw, raw)))
+        digest = self._digest()
+        return float(digest.last_end - digest.first_start) if digest.spans else 0.0
 
     @property
     def elapsed(self) -> float:
@@ -419,7 +419,7 @@ class Timeline:
     def threads(self) -> set[str]:
         """The names of the threads whose spans were recorded here (read without building the
         spans)."""
-        return {raw[5] for raw in self._recorder.spans}
+        return set(self._digest().threads)
 
     def summary(self) -> str:
         """One line about what was recorded: the wall time, the tasks and how many were alive
@@ -436,30 +436,35 @@ class Timeline:
         """
         from ._plot import seconds_text
 
-        raw = list(self._recorder.spans)
+        digest = self._digest()
         parts = [f"{seconds_text(self.elapsed)} wall"]
         if self.tasks:
-            tasks = [r for r in raw if r[1] == "task"]
-            parts.append(
-                f"{_count(tasks, 'task')} (at most {_most_at_once(tasks):,} alive at once)"
-            )
-        repeated = _repeated_requests(raw)
-        if repeated:
-            raw = [r for r in raw if id(r) not in repeated]
-        requests = [r for r in raw if r[1] in REQUEST_KINDS]
+            tasks = len(digest.task_starts)
+            alive = _most_at_once(digest.task_starts, digest.task_ends)
+            parts.append(f"{_count(tasks, 'task')} (at most {alive:,} alive at once)")
+        repeated = _repeated_requests(digest.requests)
+        requests = [r for r in digest.requests if id(r) not in repeated]
         if requests:
-            in_flight = _most_at_once(requests)
+            in_flight = _most_at_once(map(_start_of_raw, requests), map(_end_of_raw, requests))
             parts.append(f"{_count(requests, 'request')} (at most {in_flight:,} in flight)")
-        handed = [r for r in raw if r[1] == "thread"]
-        if handed:
-            threads = len({r[5] for r in handed})
-            parts.append(f"{_count(handed, 'call')} in {_count(threads, 'thread')}")
-        failed = [r for r in raw if len(r) > 6 and r[6] is not None and r[6] != "cancelled"]
+        if digest.calls_in_threads:
+            threads = _count(len(digest.call_threads), "thread")
+            parts.append(f"{_count(digest.calls_in_threads, 'call')} in {threads}")
+        failed = [r for r in digest.failed if id(r) not in repeated]
         if failed:
             parts.append(_count(failed, "failed span"))
         if self.lag:
             parts.append(f"longest loop lag {seconds_text(self.max_lag)}")
         return " · ".join(parts)
+
+    def _digest(self) -> _Digest:
+        """What the summary, ``duration`` and ``threads`` read from the spans as recorded, made
+        again only when spans were added since (spans are only ever appended)."""
+        raw = self._recorder.spans
+        digest = self._digested
+        if digest is None or digest.spans != len(raw):
+            digest = self._digested = _digest(list(raw))  # a copy: other threads may append
+        return digest
 
     def records(self) -> list[dict[str, Any]]:
         """The spans as plain dicts (with a ``duration`` key), ready for ``pandas.DataFrame``."""
@@ -541,16 +546,73 @@ def peak_overlap(spans: Iterable[Span]) -> int:
     """The most spans that were under way at one moment (0 for none); spans that only touch
     (one ends as the next starts) do not overlap."""
     spans = list(spans)
-    return _most_at_once([(s.start, s.end) for s in spans], 0)
+    return _most_at_once([s.start for s in spans], [s.end for s in spans])
 
 
-def _most_at_once(spans: list[Any], at: int = 2) -> int:
-    """peak_overlap of spans given as sequences with their start at index ``at`` and their
-    end just after it (raw spans, or (start, end) pairs)."""
-    ends = sorted(map(itemgetter(at + 1), spans))
+class _Digest(NamedTuple):
+    """What the summary, ``Timeline.duration`` and ``Timeline.threads`` read from the spans as
+    recorded, gathered in one pass over them: each span is a small tuple of its own somewhere
+    in memory, and with thousands of them, going to each costs more than what is read there."""
+
+    spans: int  # how many spans it was made from
+    first_start: float
+    last_end: float
+    threads: frozenset[str]  # the threads that recorded spans
+    task_starts: list[float]
+    task_ends: list[float]
+    requests: list[_RawSpan]
+    calls_in_threads: int  # spans of kind "thread"
+    call_threads: frozenset[str]  # the threads that ran them
+    failed: list[_RawSpan]  # spans that raised (not those cancelled)
+
+
+def _digest(raw: list[_RawSpan]) -> _Digest:
+    first_start, last_end = math.inf, -math.inf
+    threads: set[str] = set()
+    task_starts: list[float] = []
+    task_ends: list[float] = []
+    requests: list[_RawSpan] = []
+    call_threads: set[str] = set()
+    calls = 0
+    failed: list[_RawSpan] = []
+    for r in raw:
+        kind, start, end, thread = r[1], r[2], r[3], r[5]
+        if start < first_start:
+            first_start = start
+        if end > last_end:
+            last_end = end
+        threads.add(thread)
+        if kind == "task":
+            task_starts.append(start)
+            task_ends.append(end)
+        elif kind in REQUEST_KINDS:
+            requests.append(r)
+        elif kind == "thread":
+            calls += 1
+            call_threads.add(thread)
+        if len(r) > 6 and r[6] is not None and r[6] != "cancelled":
+            failed.append(r)
+    return _Digest(
+        len(raw),
+        first_start,
+        last_end,
+        frozenset(threads),
+        task_starts,
+        task_ends,
+        requests,
+        calls,
+        frozenset(call_threads),
+        failed,
+    )
+
+
+def _most_at_once(starts: Iterable[float], ends: Iterable[float]) -> int:
+    """How many of the spans with these starts and ends were under way at one moment, at
+    most; at equal times an end comes first (spans that only touch do not overlap)."""
+    ends = sorted(ends)
     running = peak = ended = 0
-    for start in sorted(map(itemgetter(at), spans)):
-        while ended < len(ends) and ends[ended] <= start:  # at equal times, the end first
+    for start in sorted(starts):
+        while ended < len(ends) and ends[ended] <= start:
             ended += 1
             running -= 1
         running += 1
@@ -559,13 +621,13 @@ def _most_at_once(spans: list[Any], at: int = 2) -> int:
     return peak
 
 
-def _repeated_requests(raw: list[_RawSpan]) -> set[int]:
+def _repeated_requests(requests: list[_RawSpan]) -> set[int]:
     """The ids of the "fetch" spans whose request was also recorded as a "request" span (a
     fetch through a session with trace_config() records both, the request inside the fetch,
     in the same row): the summary counts each request, and each failure, once."""
     traced: dict[Row, list[float]] = {}
     fetches = []
-    for r in raw:
+    for r in requests:
         if r[1] == "request":
             traced.setdefault(r[4], []).append(r[2])
         elif r[1] == "fetch":

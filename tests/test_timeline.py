@@ -455,3 +455,21 @@ def test_summary_says_what_ran_in_one_line_without_making_span_objects():
     assert failed == "1 failed span"
     assert 0.05 <= tl.duration < tl.elapsed + 1e-9
     assert tl._cache is None  # neither summary() nor duration built the Span objects
+
+
+def test_summary_duration_and_threads_follow_the_spans_recorded_after_a_first_read():
+    async def main():
+        with asynckit.Timeline(tasks=True) as tl:
+            await asynckit.sleep(0.01)
+            read_early = (tl.summary(), tl.duration, tl.threads)
+            await asyncio.gather(asynckit.sleep(0.02), asynckit.sleep(0.02))
+            await asyncio.to_thread(asynckit.work, 0.01, "in a thread")
+        return tl, read_early
+
+    tl, (early_summary, early_duration, early_threads) = asyncio.run(main())
+    assert "0 tasks" in early_summary and "call" not in early_summary
+    assert len(early_threads) == 1 and early_duration >= 0.009
+    assert "2 tasks (at most 2 alive at once)" in tl.summary()
+    assert "1 call in 1 thread" in tl.summary()
+    assert tl.duration >= early_duration + 0.03
+    assert len(tl.threads) == 2 and early_threads < tl.threads
