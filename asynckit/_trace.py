@@ -20,9 +20,10 @@ def trace_config() -> aiohttp.TraceConfig:
 
     Give it to any session, ``aiohttp.ClientSession(trace_configs=[asynckit.trace_config()])``,
     and each request made inside a Timeline (or a ``%%timeline`` cell) is recorded in the row
-    of the task that made it: a span of kind ``"request"`` labelled with the method and path,
-    from the moment a connection is in hand until the response's headers arrive, whose
-    detail gives the status and whether the connection was new or reused from the pool; and,
+    of the task that made it: a span of kind ``"request"`` labelled with the method and path
+    (as sent, percent-encoded), from the moment a connection is in hand until the response's
+    headers arrive, whose detail gives the status and whether the connection was new or reused
+    from the pool; and,
     when every connection of the pool was busy, a span of kind ``"wait"`` just before it, for
     the time spent queueing for one. A request that raises records the exception's type name,
     and an error status (400 and up) is marked failed too (``error="HTTP 503"``).
@@ -117,6 +118,8 @@ async def _request_exception(
 
 
 def _path(url: Any) -> str:
-    """The path and query of a yarl URL, or the URL itself when it has no path."""
-    path = str(getattr(url, "path_qs", "") or "")
+    """The path and query of a yarl URL as they are sent (percent-encoded, as in the server's
+    log), or the URL itself when it has no path. Decoding them would cost the request more
+    than all the rest of its recording."""
+    path = str(getattr(url, "raw_path_qs", "") or "")
     return path or str(url)

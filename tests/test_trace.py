@@ -87,6 +87,19 @@ def test_an_error_status_and_a_refused_connection_are_marked(api):
     assert "Error" in refused.error
 
 
+def test_a_request_is_labelled_with_its_path_as_sent(api):
+    async def main():
+        config = asynckit.trace_config()
+        async with aiohttp.ClientSession(trace_configs=[config]) as session:
+            with asynckit.Timeline() as tl:
+                async with session.get(f"{api.url}/posts", params={"title": "a é"}) as response:
+                    await response.read()
+        return tl
+
+    (request,) = asyncio.run(main()).spans
+    assert request.label == "GET /posts?title=a+%C3%A9"
+
+
 def test_fetch_through_a_traced_session_counts_each_request_once(api):
     # asynckit.fetch records a "fetch" span and the trace config a "request" span inside it:
     # two spans, one request.
