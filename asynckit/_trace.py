@@ -23,12 +23,12 @@ def trace_config() -> aiohttp.TraceConfig:
     of the task that made it: a span of kind ``"request"`` labelled with the method and path
     (as sent, percent-encoded), from the moment a connection is in hand until the response's
     headers arrive, whose detail gives the status and whether the connection was new or reused
-    from the pool; and,
-    when every connection of the pool was busy, a span of kind ``"wait"`` just before it, for
-    the time spent queueing for one. A request that raises records the exception's type name,
-    and an error status (400 and up) is marked failed too (``error="HTTP 503"``).
-    Outside a Timeline it records nothing. It patches nothing: it only listens to the signals
-    aiohttp sends to trace configs, so it works with any session, against any server.
+    from the pool; and, when every connection of the pool was busy, a span of kind ``"wait"``
+    just before it, for the time spent queueing for one. A request that raises records the
+    exception's type name, and an error status (400 and up) is marked failed too
+    (``error="HTTP 503"``). Outside a Timeline it records nothing. It patches nothing: it only
+    listens to the signals aiohttp sends to trace configs, so it works with any session,
+    against any server.
 
     Reading the body (``await response.json()``) comes after the headers and is not part of
     the request span; wrap it in ``asynckit.span(...)`` to see it. A request cancelled before

@@ -471,5 +471,5 @@ def test_summary_duration_and_threads_follow_the_spans_recorded_after_a_first_re
     assert len(early_threads) == 1 and early_duration >= 0.009
     assert "2 tasks (at most 2 alive at once)" in tl.summary()
     assert "1 call in 1 thread" in tl.summary()
-    assert tl.duration >= early_duration + 0.03
+    assert tl.duration >= early_duration + 0.025  # the later sleeps and work, 0.03 s
     assert len(tl.threads) == 2 and early_threads < tl.threads
