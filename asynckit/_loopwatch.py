@@ -205,13 +205,16 @@ class LoopFactory:
         self.previous: TaskFactory | None = loop.get_task_factory()
         self.trackers: list[TaskTracker] = []
         self.executor: LoopExecutor | None = None
+        # What the loop is given as its task factory: this bound method, made once (the loop
+        # calls it faster than it would call this object through a __call__ method).
+        self.create_task = self._create_task
 
     @classmethod
     def push(cls, tracker: TaskTracker) -> LoopFactory:
         factory = cls._by_loop.get(tracker.loop)
         if factory is None:
             factory = cls._by_loop[tracker.loop] = cls(tracker.loop)
-            tracker.loop.set_task_factory(factory)  # type: ignore[arg-type]
+            tracker.loop.set_task_factory(factory.create_task)  # type: ignore[arg-type]
             factory.executor = LoopExecutor.install(factory)
         factory.trackers.append(tracker)
         return factory
@@ -222,7 +225,7 @@ class LoopFactory:
             return
         del self._by_loop[self.loop]
         installed: object = self.loop.get_task_factory()
-        if installed is self:
+        if installed is self.create_task:
             self.loop.set_task_factory(self.previous)
         if self.executor is not None:
             self.executor.remove()
@@ -236,7 +239,7 @@ class LoopFactory:
             tracker = self.trackers[-1]
         return tracker
 
-    def __call__(
+    def _create_task(
         self, loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
     ) -> asyncio.Future[Any]:
         # Read before the task exists: an eager task (Python 3.12+) runs its first step inside
