@@ -7,9 +7,9 @@ import functools
 import inspect
 import math
 import numbers
+import sys
 import time
 from asyncio import _get_running_loop
-from asyncio import current_task as _current_asyncio_task
 from collections.abc import Callable, Coroutine
 from sys import modules as _modules
 from time import perf_counter, thread_time
@@ -24,7 +24,7 @@ from ._library import (
     error_name,
     library_sleep,
 )
-from ._timeline import Recorder, Row, _active, active_recorder
+from ._timeline import Recorder, Row, _active, _thread, _weak, active_recorder
 
 # current_library lives in ._library; it is named here too for the modules that import it
 # from this one.
@@ -106,7 +106,17 @@ async def sleep(seconds: float, label: str | None = None) -> None:
                 handle.cancel()
             recorder.record(label, "sleep", start, perf_counter(), task, error_name(exc))
             raise
-        recorder.record(label, "sleep", start, perf_counter(), task)
+        end = perf_counter()
+        # recorder.record(label, "sleep", start, end, task), written out: this is the path of
+        # every recorded sleep, and a call of a Python method costs here as much as the rest.
+        if not recorder.closed:
+            try:
+                row = recorder.rows.get(_weak(task))
+            except TypeError:  # no task, or one that takes no weak reference
+                row = None
+            if row is None:
+                row = recorder.row(task)
+            recorder.spans.append((label, "sleep", start, end, row, _thread.name))
         return
     library = current_library("asynckit.sleep()")
     sleep_in_library = library_sleep(library)
@@ -127,6 +137,11 @@ async def sleep(seconds: float, label: str | None = None) -> None:
 
 
 _PLAIN_NUMBERS = (float, int)
+
+if sys.version_info >= (3, 12):
+    _current_asyncio_task = asyncio.current_task
+else:  # 3.11's current_task is a Python function around this dict's get; 3.12's is C
+    _current_asyncio_task = asyncio.tasks._current_tasks.get  # type: ignore[attr-defined]
 
 
 def _wake(future: asyncio.Future[None]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import weakref
@@ -34,10 +35,10 @@ REQUEST_KINDS = ("request", "fetch")
 # end as perf_counter() readings, and error and detail (then parent) appended only when one is
 # set, so the common span stays small. Span objects are built only when the spans are read.
 _RawSpan = tuple[Any, ...]
-#: Where a span goes, as a Recorder notes it: a key that stands for a task (a weak reference
-#: to it), a row already named (a str, as in a timeline read back from a file), or None for
-#: no task. Recorder.row_names() names the keys.
-Row = object
+#: Where a span goes, as a Recorder notes it: a task's row number (an int, in the order the
+#: recorder first saw the tasks), a row already named (a str, as in a timeline read back from a
+#: file), or None for no task. Recorder.row_names() names the numbers.
+Row = int | str | None
 # A span that has started, as a live Timeline notes it: (kind, start, row, thread).
 _RawOpen = tuple[str, float, Row, str]
 
@@ -52,10 +53,13 @@ class Recorder:
 
     Rows follow tasks, not their names or ids: each distinct task gets a row of its own, named
     after it ("sleep", then "sleep #2", ... when Trio or Curio tasks share a function), and a
-    task created after another was collected (which may reuse its id) gets a new row. A row is
-    a weak reference to its task: while the task lives, that is the same object every time
-    (CPython shares a plain weak reference), and once the task is dead it equals no other, so
-    a new task with a reused id never matches it. So recording keeps no task alive. A task's
+    task created after another was collected (which may reuse its id) gets a new row. A span
+    holds its row's number; ``rows`` finds the number from a weak reference to the task: while
+    the task lives, that is the same object every time (CPython shares a plain weak reference),
+    and once the task is dead it equals no other, so a new task with a reused id never matches
+    it. So recording keeps no task alive, and a span holds only numbers and text, which the
+    garbage collector stops tracking at its first pass (a span holding a weak reference would
+    be gone through again at each of its passes, for as long as the timeline lives). A task's
     name is read when it is first seen (it may be gone later); the " #2" suffixes are worked
     out only when the names are read, so that a task's first span costs little.
 
@@ -69,10 +73,12 @@ class Recorder:
         "_namers",
         "_names",
         "_naming",
+        "_numbers",
         "_shown",
         "closed",
         "libraries",
         "opened",
+        "rows",
         "spans",
     )
 
@@ -80,7 +86,11 @@ class Recorder:
         self.spans: list[_RawSpan] = []
         self.opened: list[_RawOpen] | None = None
         self.closed = False
-        self._names: dict[Row, str] = {}  # each task's own name, by its row, in first-seen order
+        #: Each task's row number, by a weak reference to the task (by the task itself for a
+        #: type of task that takes no weak reference: it is then held while recording).
+        self.rows: dict[object, int] = {}
+        self._numbers = itertools.count()  # next() is one step: threads may number rows at once
+        self._names: dict[int, str] = {}  # each task's own name, by its row, in first-seen order
         self._shown: dict[Row, str] = {}  # each row's name, as far as worked out
         self._counts: dict[str, int] = {}  # how many rows so far show each name
         self._naming = Lock()
@@ -89,15 +99,17 @@ class Recorder:
         #: The libraries whose tasks were seen ("asyncio", "trio", "curio").
         self.libraries: set[str] = set()
 
-    def row(self, task: object | None) -> Row:
-        """The row of ``task`` (None, for no task, stays None)."""
+    def row(self, task: object | None) -> int | None:
+        """The row number of ``task`` (None, for no task, stays None)."""
         if task is None:
             return None
         try:
-            row: Row = _weak(task)
+            key: object = _weak(task)
         except TypeError:  # a task type without weak references: hold it while recording
-            row = task
-        if row not in self._names:
+            key = task
+        row = self.rows.get(key)
+        if row is None:  # a task seen for the first time: number it, note its name
+            row = self.rows[key] = next(self._numbers)
             name_of = self._namers.get(type(task)) or self._learn(type(task))
             self._names[row] = name_of(task)
         return row
@@ -165,13 +177,15 @@ class Recorder:
         record a span for each of many tasks (``row`` written out: a call less per span)."""
         if self.closed:
             return
-        row: Row = None
+        row = None
         if task is not None:
             try:
-                row = _weak(task)
+                key: object = _weak(task)
             except TypeError:
-                row = task
-            if row not in self._names:
+                key = task
+            row = self.rows.get(key)
+            if row is None:
+                row = self.rows[key] = next(self._numbers)
                 name_of = self._namers.get(type(task)) or self._learn(type(task))
                 self._names[row] = name_of(task)
         if error is None:

@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import gc
 import sys
 import threading
 import types
@@ -352,6 +353,49 @@ def test_asyncio_tasks_sharing_a_name_keep_rows_of_their_own():
         return tl
 
     check_one_row_per_task(asyncio.run(main()), ids, sleep_names(BATCHES * PER_BATCH))
+
+
+def test_recorded_spans_hold_nothing_the_garbage_collector_goes_through():
+    # A span that held a weak reference to its task would stay tracked, and each of the
+    # collector's full passes would go through every span of every timeline kept.
+    async def nap():
+        await asynckit.sleep(0)
+
+    async def main():
+        with asynckit.Timeline(tasks=True) as tl:
+            await asyncio.gather(*(nap() for _ in range(50)))
+            await asynckit.sleep(0)
+            asynckit.work(0)
+        return tl
+
+    tl = asyncio.run(main())
+    gc.collect()
+    raw = tl._recorder.spans
+    assert len(raw) == 50 + 50 + 1 + 1  # 50 tasks and their sleeps, the main sleep, the work
+    assert [span for span in raw if gc.is_tracked(span)] == []
+    assert len({s.task for s in tl.spans if s.kind == "sleep"}) == 51
+
+
+def test_a_sleep_awaited_outside_any_task_goes_in_its_thread_row():
+    # A loop callback that drives the coroutine itself: asyncio has no current task there.
+    async def main():
+        loop = asyncio.get_running_loop()
+        stepped = loop.create_future()
+
+        def drive(coro):
+            try:
+                coro.send(None)
+                coro.send(None)
+            except StopIteration:
+                stepped.set_result(None)
+
+        with asynckit.Timeline() as tl:
+            loop.call_soon(drive, asynckit.sleep(0, label="outside"))
+            await stepped
+        return tl
+
+    (span,) = asyncio.run(main()).spans
+    assert (span.label, span.task, span.thread) == ("outside", None, "MainThread")
 
 
 def test_row_names_read_the_same_from_run_to_run():
