@@ -111,11 +111,13 @@ async def sleep(seconds: float, label: str | None = None) -> None:
         # every recorded sleep, and a call of a Python method costs here as much as the rest.
         if not recorder.closed:
             try:
-                row = recorder.rows.get(_weak(task))
+                key = _weak(task)
             except TypeError:  # no task, or one that takes no weak reference
-                row = None
-            if row is None:
                 row = recorder.row(task)
+            else:
+                row = recorder.rows.get(key)
+                if row is None:  # the task's first span: looked up once, not again in row()
+                    row = recorder.number(key, task)
             recorder.spans.append((label, "sleep", start, end, row, _thread.name))
         return
     library = current_library("asynckit.sleep()")

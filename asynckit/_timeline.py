@@ -108,10 +108,14 @@ class Recorder:
         except TypeError:  # a task type without weak references: hold it while recording
             key = task
         row = self.rows.get(key)
-        if row is None:  # a task seen for the first time: number it, note its name
-            row = self.rows[key] = next(self._numbers)
-            name_of = self._namers.get(type(task)) or self._learn(type(task))
-            self._names[row] = name_of(task)
+        return row if row is not None else self.number(key, task)
+
+    def number(self, key: object, task: object) -> int:
+        """Number a task seen for the first time, found under ``key`` in ``rows`` from now
+        on, and note its name."""
+        row = self.rows[key] = next(self._numbers)
+        name_of = self._namers.get(type(task)) or self._learn(type(task))
+        self._names[row] = name_of(task)
         return row
 
     def _learn(self, cls: type) -> Callable[[Any], str]:
@@ -184,7 +188,7 @@ class Recorder:
             except TypeError:
                 key = task
             row = self.rows.get(key)
-            if row is None:
+            if row is None:  # number(key, task), written out: every task is new here
                 row = self.rows[key] = next(self._numbers)
                 name_of = self._namers.get(type(task)) or self._learn(type(task))
                 self._names[row] = name_of(task)
