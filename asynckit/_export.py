@@ -52,8 +52,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 MAX_JSON_BYTES = 1 << 30
 _COLOUR_OF_STATE = {"failed": "terrible", "cancelled": "grey"}
 
-#: A span as the timeline module stores it: (label, kind, start, end, task, thread[, error,
-#: detail[, parent]]), with times in seconds from the timeline's start.
+#: A span as the timeline module reads it back: (label, kind, start, end, task, thread, error,
+#: detail, parent), with times in seconds from the timeline's start.
 RawSpan = tuple[Any, ...]
 #: A track of a trace file: the (pid, tid) of its events.
 Track = tuple[Any, Any]
@@ -401,7 +401,7 @@ def _span(
     kind = str(event.get("cat") or "span")
     task, thread = track
     if not args:
-        return (label, kind, start, end, task, thread)
+        return (label, kind, start, end, task, thread, None, None, None)
     # In another tool's trace the args are that tool's own: one of these names whose value is
     # not text is its data, not asynckit's, and is left out (a task given as 7 leaves the span
     # on its track's task). Taken as it is, it would break the plot and the saved file.
@@ -413,11 +413,7 @@ def _span(
     # one only on a span that ran in a thread, outside any task. On any other span it names no
     # row the plot draws (a span with a task is drawn in its task's row): it is dropped.
     parent = _text(args.get("parent")) if task is None else None
-    if parent is not None:
-        return (label, kind, start, end, task, thread, error, detail, parent)
-    if error is None and detail is None:
-        return (label, kind, start, end, task, thread)
-    return (label, kind, start, end, task, thread, error, detail)
+    return (label, kind, start, end, task, thread, error, detail, parent)
 
 
 def _text(value: object) -> str | None:

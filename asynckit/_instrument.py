@@ -118,7 +118,7 @@ async def sleep(seconds: float, label: str | None = None) -> None:
                 row = recorder.rows.get(key)
                 if row is None:  # the task's first span: looked up once, not again in row()
                     row = recorder.number(key, task)
-            recorder.spans.append((label, "sleep", start, end, row, _thread.name))
+            recorder.spans += (label, "sleep", start, end, row, _thread.name, None, None, None)
         return
     library = current_library("asynckit.sleep()")
     sleep_in_library = library_sleep(library)

@@ -83,8 +83,7 @@ class LiveFeed:
         opened = recorder.opened or []
         new_opened = opened[self._sent_opened : len(opened)]
         self._sent_opened += len(new_opened)
-        spans = recorder.spans
-        new_spans = spans[self._sent_spans : len(spans)]
+        new_spans = recorder.raw(since=self._sent_spans)
         self._sent_spans += len(new_spans)
         rows: list[str] = []
         kinds: list[list[str]] = []
@@ -115,7 +114,7 @@ class LiveFeed:
                     raw[3] - origin,
                     r if r is not None else self._row(raw[4], raw[5], rows),
                     k if k is not None else self._kind(raw[1], kinds),
-                    _STATE_CODES.get(raw[6], 1) if len(raw) > 6 else 0,
+                    _STATE_CODES.get(raw[6], 1),
                 )
             )
         lag: list[float] = []

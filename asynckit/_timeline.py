@@ -31,9 +31,11 @@ __all__ = ["Recorder", "Span", "Timeline", "active_recorder", "peak_overlap"]
 #: Kinds of span that stand for an HTTP request: asynckit.fetch's, and trace_config's.
 REQUEST_KINDS = ("request", "fetch")
 
-# A raw span as the hot path stores it: (label, kind, start, end, row, thread), with start and
-# end as perf_counter() readings, and error and detail (then parent) appended only when one is
-# set, so the common span stays small. Span objects are built only when the spans are read.
+#: How many items a span takes in ``Recorder.spans``: its label, kind, start and end (as
+#: perf_counter() readings), row, thread, error, detail and parent, in the order of Span's fields.
+SPAN_WIDTH = 9
+# A span as Recorder.raw() reads it back: its SPAN_WIDTH items. Span objects are built only
+# when the spans are read.
 _RawSpan = tuple[Any, ...]
 #: Where a span goes, as a Recorder notes it: a task's row number (an int, in the order the
 #: recorder first saw the tasks), a row already named (a str, as in a timeline read back from a
@@ -49,7 +51,13 @@ class Recorder:
     ``row(task)`` gives the row a task's spans go in, and ``add(...)`` adds a span measured
     with ``time.perf_counter()`` readings; ``record(...)`` does both in one call. Instrumented
     code finds the innermost open recorder with :func:`active_recorder`; a Timeline reads the
-    spans back when asked, and ``row_names()`` names their rows.
+    spans back with ``raw()`` when asked, and ``row_names()`` names their rows.
+
+    ``spans`` holds the spans one after another, ``SPAN_WIDTH`` items each, not a tuple per
+    span: a span's items are numbers, text and None, which the garbage collector does not
+    track, so recording makes no object that it tracks. (A tuple per span would be one: each
+    would be gone through by the collector's next pass, a cost every recorded span paid.)
+    A span's items are added in one ``list.extend``, which no other thread can interleave.
 
     Rows follow tasks, not their names or ids: each distinct task gets a row of its own, named
     after it ("sleep", then "sleep #2", ... when Trio or Curio tasks share a function), and a
@@ -83,7 +91,7 @@ class Recorder:
     )
 
     def __init__(self) -> None:
-        self.spans: list[_RawSpan] = []
+        self.spans: list[Any] = []  # SPAN_WIDTH items per span
         self.opened: list[_RawOpen] | None = None
         self.closed = False
         #: Each task's row number, by a weak reference to the task (by the task itself for a
@@ -136,6 +144,17 @@ class Recorder:
                     shown[row] = name if count == 1 else f"{name} #{count}"
         return shown
 
+    def count(self) -> int:
+        """How many spans were recorded."""
+        return len(self.spans) // SPAN_WIDTH
+
+    def raw(self, since: int = 0) -> list[_RawSpan]:
+        """The spans recorded so far (from the ``since``-th on), each as a tuple of its
+        ``SPAN_WIDTH`` items."""
+        items = self.spans[since * SPAN_WIDTH :]  # a copy: other threads may add spans meanwhile
+        step = iter(items)  # each tuple takes the next SPAN_WIDTH items:
+        return list(zip(*[step] * SPAN_WIDTH, strict=True))
+
     def begin(self, kind: str, start: float, row: Row) -> None:
         """Note that a span of ``kind`` started at ``start`` in ``row``, when watched live
         (``opened`` is a list); ``add`` records it when it ends."""
@@ -161,12 +180,7 @@ class Recorder:
         if not self.closed:
             if thread is None:
                 thread = _thread.name
-            if error is None and detail is None and parent is None:
-                self.spans.append((label, kind, start, end, row, thread))
-            elif parent is None:
-                self.spans.append((label, kind, start, end, row, thread, error, detail))
-            else:
-                self.spans.append((label, kind, start, end, row, thread, error, detail, parent))
+            self.spans += (label, kind, start, end, row, thread, error, detail, parent)
 
     def record(
         self,
@@ -192,10 +206,7 @@ class Recorder:
                 row = self.rows[key] = next(self._numbers)
                 name_of = self._namers.get(type(task)) or self._learn(type(task))
                 self._names[row] = name_of(task)
-        if error is None:
-            self.spans.append((label, kind, start, end, row, _thread.name))
-        else:
-            self.spans.append((label, kind, start, end, row, _thread.name, error, None))
+        self.spans += (label, kind, start, end, row, _thread.name, error, None, None)
 
 
 _weak = weakref.ref
@@ -381,11 +392,11 @@ class Timeline:
     @property
     def spans(self) -> list[Span]:
         """The recorded spans in start order, with times in seconds from the timeline's start."""
-        raw = self._recorder.spans
-        if self._cache is None or len(self._cache) != len(raw):
+        recorder = self._recorder
+        if self._cache is None or len(self._cache) != recorder.count():
             origin = self._origin if self._origin is not None else 0.0
             with collector_paused():  # Span objects hold no cycle
-                spans = _spans_of(list(raw), origin, self._recorder.row_names())
+                spans = _spans_of(recorder.spans[:], origin, recorder.row_names())
             spans.sort(key=_start_of)
             self._cache = spans
         return list(self._cache)
@@ -478,10 +489,10 @@ class Timeline:
     def _digest(self) -> _Digest:
         """What the summary, ``duration`` and ``threads`` read from the spans as recorded, made
         again only when spans were added since (spans are only ever appended)."""
-        raw = self._recorder.spans
+        recorder = self._recorder
         digest = self._digested
-        if digest is None or digest.spans != len(raw):
-            digest = self._digested = _digest(list(raw))  # a copy: other threads may append
+        if digest is None or digest.spans != recorder.count():
+            digest = self._digested = _digest(recorder.raw())
         return digest
 
     def records(self) -> list[dict[str, Any]]:
@@ -489,7 +500,7 @@ class Timeline:
         return [{**asdict(s), "duration": s.duration} for s in self.spans]
 
     def __len__(self) -> int:
-        return len(self._recorder.spans)
+        return self._recorder.count()
 
     # -- files -----------------------------------------------------------------------------
 
@@ -529,7 +540,7 @@ class Timeline:
 
         data = read(path)
         timeline = cls(data.name, tasks=data.tasks, lag=data.lag)
-        timeline._recorder.spans = list(data.spans)
+        timeline._recorder.spans = list(itertools.chain.from_iterable(data.spans))
         timeline._recorder.closed = True
         timeline._origin = 0.0
         timeline._left = (
@@ -608,7 +619,7 @@ def _digest(raw: list[_RawSpan]) -> _Digest:
         elif kind == "thread":
             calls += 1
             call_threads.add(thread)
-        if len(r) > 6 and r[6] is not None and r[6] != "cancelled":
+        if r[6] is not None and r[6] != "cancelled":
             failed.append(r)
     return _Digest(
         len(raw),
@@ -669,11 +680,12 @@ def _count(items: list[Any] | int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def _spans_of(raw: list[_RawSpan], origin: float, names: dict[Row, str]) -> list[Span]:
-    """Span objects for raw spans, with times from ``origin`` and rows named. They are made
-    without the frozen dataclass's __init__, which sets each field through
-    object.__setattr__ and takes twice as long: the same fields are set through the slots'
-    own descriptors (what object.__setattr__ ends up calling)."""
+def _spans_of(items: list[Any], origin: float, names: dict[Row, str]) -> list[Span]:
+    """Span objects for the spans in ``items`` (``SPAN_WIDTH`` items each, as a Recorder holds
+    them), with times from ``origin`` and rows named. They are made without the frozen
+    dataclass's __init__, which sets each field through object.__setattr__ and takes twice as
+    long: the same fields are set through the slots' own descriptors (what
+    object.__setattr__ ends up calling)."""
     make = object.__new__
     (
         set_label,
@@ -687,18 +699,20 @@ def _spans_of(raw: list[_RawSpan], origin: float, names: dict[Row, str]) -> list
         set_parent,
     ) = _SPAN_SLOTS
     spans = []
-    for r in raw:
+    step = iter(items)  # each span takes the next SPAN_WIDTH items:
+    for label, kind, start, end, row, thread, error, detail, parent in zip(
+        *[step] * SPAN_WIDTH, strict=True
+    ):
         span = make(Span)
-        set_label(span, r[0])
-        set_kind(span, r[1])
-        set_start(span, r[2] - origin)
-        set_end(span, r[3] - origin)
-        set_task(span, names.get(r[4], r[4]))
-        set_thread(span, r[5])
-        size = len(r)
-        set_error(span, r[6] if size > 6 else None)
-        set_detail(span, r[7] if size > 7 else None)
-        set_parent(span, names.get(r[8], r[8]) if size > 8 else None)
+        set_label(span, label)
+        set_kind(span, kind)
+        set_start(span, start - origin)
+        set_end(span, end - origin)
+        set_task(span, names.get(row, row))
+        set_thread(span, thread)
+        set_error(span, error)
+        set_detail(span, detail)
+        set_parent(span, names.get(parent, parent) if parent is not None else None)
         spans.append(span)
     return spans
 

@@ -144,13 +144,13 @@ def test_a_real_timeline_renders_to_a_png_with_all_its_spans():
     assert png[:4] == b"\x89PNG" and len(png) > 2_000
 
 
-def test_thread_rows_go_below_the_tasks_with_a_line_from_the_task_that_handed_work_over():
-    def handed_over(recorder, label, start, thread, parent):
-        # As a worker thread records it: no task row, the thread's name, the parent task.
-        recorder.spans.append(
-            (label, "thread", start, start + 0.02, None, thread, None, None, parent)
-        )
+def handed_over(recorder, label, start, thread, parent=None):
+    """A call run in a worker thread, as the thread records it: no task row, the thread's
+    name, the parent task (added to a recorder that may have closed)."""
+    recorder.spans += (label, "thread", start, start + 0.02, None, thread, None, None, parent)
 
+
+def test_thread_rows_go_below_the_tasks_with_a_line_from_the_task_that_handed_work_over():
     tl = Timeline()
     with tl:
         recorder = active_recorder()
@@ -192,9 +192,7 @@ def test_past_thirty_lanes_the_rows_below_them_keep_a_readable_height(threads):
     # A busy cell: 1,000 tasks at once (1,000 lanes), work in threads, the loop's lag.
     tl = synthetic(2_000, 1_000)
     for i in range(threads):
-        tl._recorder.spans.append(
-            ("crunch", "thread", tl._origin, tl._origin + 0.02, None, f"asyncio_{i}")
-        )
+        handed_over(tl._recorder, "crunch", tl._origin, f"asyncio_{i}")
     tl.lag = True
     tl._loaded_lag = [(0.001 * i, 0.03 if i == 5 else 0.0) for i in range(20)]
     fig = Figure(figsize=asynckit._plot.figure_size(tl), dpi=100)

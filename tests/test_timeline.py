@@ -356,8 +356,8 @@ def test_asyncio_tasks_sharing_a_name_keep_rows_of_their_own():
 
 
 def test_recorded_spans_hold_nothing_the_garbage_collector_goes_through():
-    # A span that held a weak reference to its task would stay tracked, and each of the
-    # collector's full passes would go through every span of every timeline kept.
+    # A span kept as a tuple would be tracked until the collector's next pass went through it,
+    # and one holding a weak reference to its task would stay tracked for good.
     async def nap():
         await asynckit.sleep(0)
 
@@ -369,10 +369,9 @@ def test_recorded_spans_hold_nothing_the_garbage_collector_goes_through():
         return tl
 
     tl = asyncio.run(main())
-    gc.collect()
-    raw = tl._recorder.spans
-    assert len(raw) == 50 + 50 + 1 + 1  # 50 tasks and their sleeps, the main sleep, the work
-    assert [span for span in raw if gc.is_tracked(span)] == []
+    recorder = tl._recorder
+    assert recorder.count() == 50 + 50 + 1 + 1  # 50 tasks, their sleeps, a sleep, the work
+    assert [item for item in recorder.spans if gc.is_tracked(item)] == []
     assert len({s.task for s in tl.spans if s.kind == "sleep"}) == 51
 
 
@@ -479,8 +478,10 @@ def test_record_adds_a_span_in_the_row_of_its_task_as_add_and_row_do():
 
     recorder, name = asyncio.run(main())
     names = recorder.row_names()
-    assert [names.get(r[4], r[4]) for r in recorder.spans] == [name, name, name, None]
-    assert [r[6:] for r in recorder.spans] == [(), ("cancelled", None), (), ()]
+    raw = recorder.raw()
+    assert [names.get(r[4], r[4]) for r in raw] == [name, name, name, None]
+    assert [r[6] for r in raw] == [None, "cancelled", None, None]
+    assert recorder.raw(since=3) == raw[3:]
     assert recorder.libraries == {"asyncio"}
 
 
