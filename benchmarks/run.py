@@ -44,6 +44,7 @@ GOALS: dict[str, tuple[str, str, Callable[[float], bool] | None]] = {
         "<= 1.5",
         lambda v: v <= 1.5,
     ),
+    "record_us_per_span_fastest": ("the same, fastest round of each", "reported", None),
     "overhead_ratio_10k": ("10,000 recorded sleeps / bare, CPU s", "<= 1.10", lambda v: v <= 1.10),
     "overhead_ratio_100k": ("100,000 recorded sleeps / bare, CPU s", "<= 1.2", lambda v: v <= 1.2),
     "rss_ratio_100k": ("peak memory, 100,000, recorded / bare", "<= 1.2", lambda v: v <= 1.2),
@@ -111,7 +112,13 @@ BENCHMARKS: list[Callable[[bool], dict[str, Any]]] = [
 
 
 #: The figures measured on every interpreter, by bench_overhead.py.
-PER_PYTHON = ["record_us_per_span", "overhead_ratio_10k", "overhead_ratio_100k", "rss_ratio_100k"]
+PER_PYTHON = [
+    "record_us_per_span",
+    "record_us_per_span_fastest",
+    "overhead_ratio_10k",
+    "overhead_ratio_100k",
+    "rss_ratio_100k",
+]
 
 
 def interpreters(given: list[str]) -> list[Path]:
