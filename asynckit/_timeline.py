@@ -492,7 +492,7 @@ class Timeline:
         recorder = self._recorder
         digest = self._digested
         if digest is None or digest.spans != recorder.count():
-            digest = self._digested = _digest(recorder.raw())
+            digest = self._digested = _digest(recorder.spans[:])  # a copy: threads may add
         return digest
 
     def records(self) -> list[dict[str, Any]]:
@@ -580,8 +580,8 @@ def peak_overlap(spans: Iterable[Span]) -> int:
 
 class _Digest(NamedTuple):
     """What the summary, ``Timeline.duration`` and ``Timeline.threads`` read from the spans as
-    recorded, gathered in one pass over them: each span is a small tuple of its own somewhere
-    in memory, and with thousands of them, going to each costs more than what is read there."""
+    recorded, gathered in one pass over them rather than a pass for each figure: with tens of
+    thousands of spans, going through them costs more than what is read there."""
 
     spans: int  # how many spans it was made from
     first_start: float
@@ -595,7 +595,9 @@ class _Digest(NamedTuple):
     failed: list[_RawSpan]  # spans that raised (not those cancelled)
 
 
-def _digest(raw: list[_RawSpan]) -> _Digest:
+def _digest(items: list[Any]) -> _Digest:
+    """The digest of the spans in ``items`` (``SPAN_WIDTH`` items each, as a Recorder holds
+    them), in one pass; of the spans themselves it keeps only the requests and failures."""
     first_start, last_end = math.inf, -math.inf
     threads: set[str] = set()
     task_starts: list[float] = []
@@ -604,25 +606,30 @@ def _digest(raw: list[_RawSpan]) -> _Digest:
     call_threads: set[str] = set()
     calls = 0
     failed: list[_RawSpan] = []
-    for r in raw:
-        kind, start, end, thread = r[1], r[2], r[3], r[5]
+    step = iter(items)  # each span takes the next SPAN_WIDTH items:
+    for label, kind, start, end, row, thread, error, detail, parent in zip(
+        *[step] * SPAN_WIDTH, strict=True
+    ):
         if start < first_start:
             first_start = start
         if end > last_end:
             last_end = end
         threads.add(thread)
+        span = None
         if kind == "task":
             task_starts.append(start)
             task_ends.append(end)
         elif kind in REQUEST_KINDS:
-            requests.append(r)
+            span = (label, kind, start, end, row, thread, error, detail, parent)
+            requests.append(span)
         elif kind == "thread":
             calls += 1
             call_threads.add(thread)
-        if r[6] is not None and r[6] != "cancelled":
-            failed.append(r)
+        if error is not None and error != "cancelled":
+            # The same tuple as in requests: the summary matches the two by id.
+            failed.append(span or (label, kind, start, end, row, thread, error, detail, parent))
     return _Digest(
-        len(raw),
+        len(items) // SPAN_WIDTH,
         first_start,
         last_end,
         frozenset(threads),
