@@ -8,7 +8,7 @@ import math
 import os
 import weakref
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar, Token
 from dataclasses import asdict, dataclass, fields
 from operator import attrgetter, itemgetter
@@ -151,9 +151,8 @@ class Recorder:
     def raw(self, since: int = 0) -> list[_RawSpan]:
         """The spans recorded so far (from the ``since``-th on), each as a tuple of its
         ``SPAN_WIDTH`` items."""
-        items = self.spans[since * SPAN_WIDTH :]  # a copy: other threads may add spans meanwhile
-        step = iter(items)  # each tuple takes the next SPAN_WIDTH items:
-        return list(zip(*[step] * SPAN_WIDTH, strict=True))
+        # A copy of the items first: other threads may add spans meanwhile.
+        return list(_each_span(self.spans[since * SPAN_WIDTH :]))
 
     def begin(self, kind: str, start: float, row: Row) -> None:
         """Note that a span of ``kind`` started at ``start`` in ``row``, when watched live
@@ -207,6 +206,14 @@ class Recorder:
                 name_of = self._namers.get(type(task)) or self._learn(type(task))
                 self._names[row] = name_of(task)
         self.spans += (label, kind, start, end, row, _thread.name, error, None, None)
+
+
+def _each_span(items: list[Any]) -> Iterator[_RawSpan]:
+    """The spans in ``items`` (``SPAN_WIDTH`` items each, as a Recorder holds them), each as a
+    tuple of its items. Unpacked as it is read, one tuple serves every span (zip reuses its
+    result once nothing else holds it)."""
+    step = iter(items)  # each tuple takes the next SPAN_WIDTH items
+    return zip(*[step] * SPAN_WIDTH, strict=True)
 
 
 _weak = weakref.ref
@@ -606,10 +613,7 @@ def _digest(items: list[Any]) -> _Digest:
     call_threads: set[str] = set()
     calls = 0
     failed: list[_RawSpan] = []
-    step = iter(items)  # each span takes the next SPAN_WIDTH items:
-    for label, kind, start, end, row, thread, error, detail, parent in zip(
-        *[step] * SPAN_WIDTH, strict=True
-    ):
+    for label, kind, start, end, row, thread, error, detail, parent in _each_span(items):
         if start < first_start:
             first_start = start
         if end > last_end:
@@ -706,10 +710,7 @@ def _spans_of(items: list[Any], origin: float, names: dict[Row, str]) -> list[Sp
         set_parent,
     ) = _SPAN_SLOTS
     spans = []
-    step = iter(items)  # each span takes the next SPAN_WIDTH items:
-    for label, kind, start, end, row, thread, error, detail, parent in zip(
-        *[step] * SPAN_WIDTH, strict=True
-    ):
+    for label, kind, start, end, row, thread, error, detail, parent in _each_span(items):
         span = make(Span)
         set_label(span, label)
         set_kind(span, kind)
