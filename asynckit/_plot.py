@@ -208,37 +208,43 @@ def _lay_out(timelines: Sequence[Timeline], rows: str) -> _Layout:
 
 def _draw(ax: Axes, layout: _Layout, ideal: float | None) -> dict[str, str]:
     """Draw the spans, their failures, the lag traces and the ideal, and set up both axes.
-    Returns the colour of each kind of span."""
+    Returns the colour of each kind of span.
+
+    Both axes' limits are set here, so the spans' collections skip the data limits that
+    matplotlib would otherwise work out from every rectangle."""
     import numpy as np
-    from matplotlib.collections import PolyCollection
+    from matplotlib.collections import PathCollection
 
     placed = layout.placed
-    colours = _colours(layout.kinds)
-    for kind in layout.kinds:
+    kinds = layout.kinds
+    colours = _colours(kinds)
+    for kind in kinds:
         chosen = [(s, r) for s, r in placed if s.kind == kind]
         behind = kind in ("task", "thread")  # behind the spans run in that task or call
         ax.add_collection(
-            PolyCollection(
-                _boxes(np, layout, chosen, 0.92 if behind else BAR_HEIGHT),
+            PathCollection(
+                [_boxes(np, layout, chosen, 0.92 if behind else BAR_HEIGHT)],
                 facecolors=colours[kind],
                 edgecolors=_darker(colours[kind]),
                 linewidths=0.6,  # parts back-to-back spans; a span too short still shows
                 label=kind,
                 zorder=1 if behind else 2,
-            )
+            ),
+            autolim=False,
         )
     for state, colour, hatch in _STATES:
         chosen = [(s, r) for s, r in placed if _state(s) == state]
         if chosen:
             ax.add_collection(
-                PolyCollection(
-                    _boxes(np, layout, chosen, BAR_HEIGHT),
+                PathCollection(
+                    [_boxes(np, layout, chosen, BAR_HEIGHT)],
                     facecolors="none",
                     edgecolors=colour,
                     hatch=hatch,
                     linewidths=1.2,
                     zorder=3,
-                )
+                ),
+                autolim=False,
             )
     for row, timeline in layout.lag_rows:
         _draw_lag(ax, np, layout.middles[row], layout.heights[row], timeline)
@@ -517,16 +523,21 @@ def _draw_links(ax: Axes, np: Any, layout: _Layout) -> None:
 
 
 def _boxes(np: Any, layout: _Layout, placed: Sequence[tuple[Span, int]], height: float) -> Any:
-    """Rectangles (N, 4, 2) for spans at their rows, ``height`` of their row's height, built
-    with numpy in one go."""
+    """The rectangles of spans at their rows, ``height`` of their row's height, as one
+    compound path (built with numpy in one go, and drawn in one pass however many)."""
+    from matplotlib.path import Path
+
     data = np.array([(s.start, s.end, r) for s, r in placed], dtype=float).reshape(-1, 3)
     x0, x1, rows = data[:, 0], data[:, 1], data[:, 2].astype(int)
     y = np.array(layout.middles, dtype=float)[rows]
     half = np.array(layout.heights, dtype=float)[rows] * height / 2
-    low, high = y - half, y + half
-    return np.stack(
-        [np.column_stack(p) for p in ((x0, low), (x1, low), (x1, high), (x0, high))], axis=1
-    )
+    corners = np.empty((len(data), 5, 2))  # each rectangle: four corners, then closed
+    corners[:, [0, 3, 4], 0] = x0[:, None]
+    corners[:, [1, 2], 0] = x1[:, None]
+    corners[:, [0, 1, 4], 1] = (y - half)[:, None]
+    corners[:, [2, 3], 1] = (y + half)[:, None]
+    codes = [Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY]
+    return Path(corners.reshape(-1, 2), np.tile(np.array(codes, Path.code_type), len(data)))
 
 
 def plot_comparison(comparison: Comparison, fig: Figure | None = None) -> Figure:
