@@ -104,11 +104,12 @@ async def sleep(seconds: float, label: str | None = None) -> None:
         except BaseException as exc:
             if handle is not None:
                 handle.cancel()
-            recorder.record(label, "sleep", start, perf_counter(), task, error_name(exc))
+            recorder.add(label, "sleep", start, perf_counter(), recorder.row(task), error_name(exc))
             raise
         end = perf_counter()
-        # recorder.record(label, "sleep", start, end, task), written out: this is the path of
-        # every recorded sleep, and a call of a Python method costs here as much as the rest.
+        # recorder.add(label, "sleep", start, end, recorder.row(task)), written out: this is the
+        # path of every recorded sleep, and a call of a Python method costs here as much as the
+        # rest.
         if not recorder.closed:
             try:
                 key = _weak(task)

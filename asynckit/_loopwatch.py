@@ -139,7 +139,8 @@ class TaskTracker:
             exc = getattr(done, "_exception", None)  # exception() would mark it retrieved
             error = type(exc).__name__ if exc is not None else None
         # The row is read now: create_task(name=...) names the task after the factory ran.
-        self.recorder.record(label or task_name(done), "task", started, perf_counter(), done, error)
+        end = perf_counter()
+        self.recorder.record_finished(label or task_name(done), "task", started, end, done, error)
 
     def thread_work(self, fn: Callable[P, T]) -> Callable[P, T]:
         """``fn``, recording itself as a span of kind "thread" when a worker thread runs it,

@@ -49,9 +49,10 @@ class Recorder:
     """How instrumented code adds spans to a Timeline: the one interface between the two.
 
     ``row(task)`` gives the row a task's spans go in, and ``add(...)`` adds a span measured
-    with ``time.perf_counter()`` readings; ``record(...)`` does both in one call. Instrumented
-    code finds the innermost open recorder with :func:`active_recorder`; a Timeline reads the
-    spans back with ``raw()`` when asked, and ``row_names()`` names their rows.
+    with ``time.perf_counter()`` readings; ``record_finished(...)`` does both for a task that
+    is done, then forgets its row. Instrumented code finds the innermost open recorder with
+    :func:`active_recorder`; a Timeline reads the spans back with ``raw()`` when asked, and
+    ``row_names()`` names their rows.
 
     ``spans`` holds the spans one after another, ``SPAN_WIDTH`` items each, not a tuple per
     span: a span's items are numbers, text and None, which the garbage collector does not
@@ -67,7 +68,9 @@ class Recorder:
     and once the task is dead it equals no other, so a new task with a reused id never matches
     it. So recording keeps no task alive, and a span holds only numbers and text, which the
     garbage collector stops tracking at its first pass (a span holding a weak reference would
-    be gone through again at each of its passes, for as long as the timeline lives). A task's
+    be gone through again at each of its passes, for as long as the timeline lives). A task
+    that is done records nothing more: when the task tracker records its lifetime, its weak
+    reference leaves ``rows``, so a timeline of many tasks does not keep one for each. A task's
     name is read when it is first seen (it may be gone later); the " #2" suffixes are worked
     out only when the names are read, so that a task's first span costs little.
 
@@ -181,30 +184,31 @@ class Recorder:
                 thread = _thread.name
             self.spans += (label, kind, start, end, row, thread, error, detail, parent)
 
-    def record(
+    def record_finished(
         self,
         label: str,
         kind: str,
         start: float,
         end: float,
-        task: object | None,
+        task: object,
         error: str | None = None,
     ) -> None:
-        """``add(label, kind, start, end, row(task), error)`` in one call, for the paths that
-        record a span for each of many tasks (``row`` written out: a call less per span)."""
+        """Add the span of a task that is done (its lifetime, as the task tracker records it)
+        in the task's row: ``add(label, kind, start, end, row(task), error)``, except that the
+        row is then forgotten, since a task that is done records no more spans. So the recorder
+        keeps no weak reference to a finished task, and a task seen for the first time here
+        gets a row without one."""
         if self.closed:
             return
-        row = None
-        if task is not None:
-            try:
-                key: object = _weak(task)
-            except TypeError:
-                key = task
-            row = self.rows.get(key)
-            if row is None:  # number(key, task), written out: every task is new here
-                row = self.rows[key] = next(self._numbers)
-                name_of = self._namers.get(type(task)) or self._learn(type(task))
-                self._names[row] = name_of(task)
+        try:
+            key: object = _weak(task)
+        except TypeError:
+            key = task
+        row = self.rows.pop(key, None)
+        if row is None:  # number(key, task) without noting the key: it is not looked up again
+            row = next(self._numbers)
+            name_of = self._namers.get(type(task)) or self._learn(type(task))
+            self._names[row] = name_of(task)
         self.spans += (label, kind, start, end, row, _thread.name, error, None, None)
 
 

@@ -464,25 +464,48 @@ def test_peak_overlap_is_the_most_spans_covering_one_moment(pairs: list[list[int
     assert peak_overlap(spans) == expected
 
 
-def test_record_adds_a_span_in_the_row_of_its_task_as_add_and_row_do():
+def test_a_finished_task_keeps_its_row_and_the_recorder_forgets_it():
     from asynckit._timeline import Recorder
 
     async def main():
         recorder = Recorder()
         task = asyncio.current_task()
-        recorder.record("a", "sleep", 1.0, 2.0, task)
-        recorder.record("b", "sleep", 2.0, 3.0, task, "cancelled")
-        recorder.add("c", "sleep", 3.0, 4.0, recorder.row(task))
-        recorder.record("d", "work", 4.0, 5.0, None)
-        return recorder, task.get_name()
+        recorder.add("a", "sleep", 1.0, 2.0, recorder.row(task))
+        recorder.record_finished("main", "task", 0.0, 3.0, task, "cancelled")
+        other = asyncio.create_task(asyncio.sleep(0))  # first seen once it is done
+        await other
+        recorder.record_finished("other", "task", 1.0, 2.0, other)
+        return recorder, task.get_name(), other.get_name()
 
-    recorder, name = asyncio.run(main())
+    recorder, name, other = asyncio.run(main())
     names = recorder.row_names()
     raw = recorder.raw()
-    assert [names.get(r[4], r[4]) for r in raw] == [name, name, name, None]
-    assert [r[6] for r in raw] == [None, "cancelled", None, None]
-    assert recorder.raw(since=3) == raw[3:]
+    assert [names[r[4]] for r in raw] == [name, name, other]
+    assert [r[6] for r in raw] == [None, "cancelled", None]
+    assert recorder.raw(since=2) == raw[2:]
     assert recorder.libraries == {"asyncio"}
+    assert not recorder.rows  # no weak reference kept to either task
+
+
+def test_a_timeline_of_many_tasks_keeps_no_weak_reference_to_those_that_finished():
+    async def job():
+        await asynckit.sleep(0)  # a span of its own: the task gets its row while it runs
+        await asyncio.sleep(0)
+
+    async def main():
+        with asynckit.Timeline(tasks=True) as tl:
+            await asyncio.gather(*(job() for _ in range(1_000)))
+            still = len(tl._recorder.rows)
+        return tl, still
+
+    tl, still = asyncio.run(main())
+    # The cell's own task is the one left: 1,000 tasks finished and recorded no more.
+    assert still == 1
+    rows = {s.task for s in tl.spans}
+    assert len(rows) == 1_000
+    for task in rows:  # each task's sleep and lifetime share its row
+        kinds = sorted(s.kind for s in tl.spans if s.task == task)
+        assert kinds == ["sleep", "task"]
 
 
 def test_summary_says_what_ran_in_one_line_without_making_span_objects():
